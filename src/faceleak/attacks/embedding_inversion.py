@@ -1,0 +1,135 @@
+"""Embedding-leakage inversion: a decoder trained to rebuild faces from partially leaked templates.
+
+The attacker owns (face, template) pairs, hides the same dimensions the leak hides, and fits the
+decoder with a pixel loss plus an optional identity loss (1 - cosine between the frozen FaceNet's
+embedding of the reconstruction and the full original template). The checkpoint with the lowest
+validation loss is kept; training stops when it has not improved for ``patience`` epochs.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from faceleak.io import atomic_path
+from faceleak.models.decoder import EmbeddingDecoder
+from faceleak.models.facenet import standardize
+from faceleak.params import TrainParams
+
+
+@dataclass
+class InversionData:
+    """Leaked templates, the full templates they came from, and the faces in [-1, 1] (N, 3, H, W)."""
+
+    leaked: torch.Tensor
+    templates: torch.Tensor
+    faces: torch.Tensor
+
+    @classmethod
+    def from_arrays(cls, leaked: np.ndarray, templates: np.ndarray, faces: torch.Tensor) -> "InversionData":
+        return cls(torch.from_numpy(leaked).float(), torch.from_numpy(templates).float(), faces)
+
+
+@dataclass
+class TrainingHistory:
+    """Per-epoch losses and where the best checkpoint was."""
+
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+    stopped_early: bool = False
+
+
+class EmbeddingInversionAttack:
+    """Decoder-based inversion attack: ``fit`` on attacker pairs, ``run`` on leaked target templates."""
+
+    def __init__(self, params: TrainParams, face_size: int, seed: int, facenet: nn.Module | None = None):
+        if params.identity_weight > 0 and facenet is None:
+            raise ValueError("train.identity_weight > 0 needs the frozen FaceNet model")
+        self.params, self.face_size, self.seed, self.facenet = params, face_size, seed, facenet
+        torch.manual_seed(seed)
+        self.decoder = EmbeddingDecoder(face_size=face_size, base_channels=params.base_channels, dropout=params.dropout)
+
+    def _loss(self, batch: InversionData) -> torch.Tensor:
+        reconstruction = self.decoder(batch.leaked)
+        loss = nn.functional.mse_loss(reconstruction, batch.faces)
+        if self.params.identity_weight > 0:
+            embedding = nn.functional.normalize(self.facenet(standardize(reconstruction)), dim=1)
+            identity = 1.0 - (embedding * batch.templates).sum(dim=1).mean()
+            loss = loss + self.params.identity_weight * identity
+        return loss
+
+    @torch.no_grad()
+    def _evaluate(self, data: InversionData) -> float:
+        self.decoder.eval()
+        total = 0.0
+        for start in range(0, len(data.leaked), 64):
+            part = slice(start, start + 64)
+            batch = InversionData(data.leaked[part], data.templates[part], data.faces[part])
+            total += self._loss(batch).item() * len(batch.leaked)
+        return total / len(data.leaked)
+
+    def fit(self, train: InversionData, val: InversionData) -> "EmbeddingInversionAttack":
+        """Train the decoder with early stopping on ``val``; keeps the best checkpoint."""
+        generator = torch.Generator().manual_seed(self.seed)
+        optimizer = torch.optim.Adam(self.decoder.parameters(), lr=self.params.learning_rate)
+        self.history_ = TrainingHistory()
+        best_loss, best_state, waited = float("inf"), copy.deepcopy(self.decoder.state_dict()), 0
+        progress = tqdm(range(self.params.epochs), desc="train decoder")
+        for epoch in progress:
+            self.decoder.train()
+            order = torch.randperm(len(train.leaked), generator=generator)
+            epoch_loss = 0.0
+            for start in range(0, len(order), self.params.batch_size):
+                index = order[start : start + self.params.batch_size]
+                loss = self._loss(InversionData(train.leaked[index], train.templates[index], train.faces[index]))
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                epoch_loss += loss.item() * len(index)
+            val_loss = self._evaluate(val)
+            self.history_.train_loss.append(epoch_loss / len(order))
+            self.history_.val_loss.append(val_loss)
+            progress.set_postfix(train=f"{epoch_loss / len(order):.4f}", val=f"{val_loss:.4f}")
+            if val_loss < best_loss - 1e-6:
+                best_loss, best_state, waited = val_loss, copy.deepcopy(self.decoder.state_dict()), 0
+                self.history_.best_epoch = epoch
+            else:
+                waited += 1
+                if waited >= self.params.patience:
+                    self.history_.stopped_early = True
+                    break
+        self.decoder.load_state_dict(best_state)
+        self.decoder.eval()
+        return self
+
+    @torch.no_grad()
+    def run(self, leaked: np.ndarray) -> torch.Tensor:
+        """Reconstructions in [-1, 1] (N, 3, H, W) of leaked templates."""
+        self.decoder.eval()
+        return torch.cat([self.decoder(chunk) for chunk in torch.from_numpy(leaked).float().split(64)])
+
+    def save(self, path: str | Path) -> None:
+        """Save the decoder's weights atomically."""
+        with atomic_path(path, suffix=".pt") as temporary:
+            torch.save(self.decoder.state_dict(), temporary)
+
+    def load(self, path: str | Path) -> "EmbeddingInversionAttack":
+        """Load decoder weights saved by :meth:`save`."""
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"decoder weights {path} do not exist; run the train stage first")
+        self.decoder.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        self.decoder.eval()
+        return self
+
+
+def to_uint8_faces(faces: torch.Tensor) -> np.ndarray:
+    """Faces in [-1, 1] (N, 3, H, W) -> uint8 (N, H, W, 3)."""
+    pixels = ((faces.clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
+    return pixels.permute(0, 2, 3, 1).numpy()

@@ -1,0 +1,1 @@
+"""Datasets: fetching, loading, splits."""

@@ -1,0 +1,51 @@
+"""Reading face images with clear errors for missing or corrupt files."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+log = logging.getLogger(__name__)
+
+
+class BadImageError(ValueError):
+    """An image file is missing, unreadable or corrupt."""
+
+
+def read_rgb(path: Path, size: int | None = None) -> np.ndarray:
+    """Read an image as uint8 RGB (H, W, 3), optionally resized to ``size`` x ``size``."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            rgb = image.convert("RGB")
+    except FileNotFoundError as error:
+        raise BadImageError(f"image {path} does not exist") from error
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise BadImageError(f"image {path} is corrupt or unreadable: {error}") from error
+    if size is not None and rgb.size != (size, size):
+        rgb = rgb.resize((size, size), Image.Resampling.BILINEAR)
+    return np.asarray(rgb, dtype=np.uint8)
+
+
+def read_images(paths: Sequence[Path], size: int | None, on_bad_image: str) -> tuple[np.ndarray, list[int], list[str]]:
+    """Read many images; ``on_bad_image`` is 'error' (raise) or 'skip' (log, count and leave out).
+
+    Returns the stacked images, the indices of the paths read, and the messages of skipped ones.
+    """
+    images, kept, skipped = [], [], []
+    for index, path in enumerate(paths):
+        try:
+            images.append(read_rgb(path, size))
+            kept.append(index)
+        except BadImageError as error:
+            if on_bad_image == "error":
+                raise
+            log.warning("skipping: %s", error)
+            skipped.append(str(error))
+    if not images:
+        raise BadImageError("no image could be read")
+    return np.stack(images), kept, skipped

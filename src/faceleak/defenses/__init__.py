@@ -1,0 +1,1 @@
+"""Defenses: what the protected side does to its templates or outputs."""

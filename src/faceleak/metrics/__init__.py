@@ -1,0 +1,1 @@
+"""Metrics: image quality and identity."""

@@ -1,0 +1,1 @@
+"""Networks: FaceNet loading and conversion, mask classifier, decoders."""

@@ -1,0 +1,119 @@
+"""Face-mask classifier (transformers ``ConvNextForImageClassification``).
+
+Offline default: a small ConvNeXt trained from scratch with identity-grouped cross-fitting, so that
+every face is scored by a model that never saw its identity. With a Hugging Face model id, that
+pretrained classifier scores every face instead (needs the hub, or its local cache).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.model_selection import GroupKFold
+from tqdm import tqdm
+
+import faceleak  # noqa: F401  (installs the torchvision compatibility step)
+from transformers import ConvNextConfig, ConvNextForImageClassification
+
+UNMASKED, MASKED = 0, 1
+
+
+class MaskModelUnavailable(RuntimeError):
+    """A pretrained mask classifier could not be loaded."""
+
+
+def build_convnext(image_size: int) -> ConvNextForImageClassification:
+    """A small two-class ConvNeXt (unmasked / masked), randomly initialised from the seeded RNG."""
+    config = ConvNextConfig(
+        num_channels=3,
+        patch_size=4,
+        hidden_sizes=[24, 48, 96, 192],
+        depths=[1, 1, 2, 1],
+        image_size=image_size,
+        num_labels=2,
+        id2label={UNMASKED: "unmasked", MASKED: "masked"},
+        label2id={"unmasked": UNMASKED, "masked": MASKED},
+    )
+    return ConvNextForImageClassification(config)
+
+
+def to_model_input(images: np.ndarray) -> torch.Tensor:
+    """uint8 (N, H, W, 3) -> float (N, 3, H, W) in [-1, 1]."""
+    return torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+
+
+def _augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    flip = torch.rand(batch.shape[0], generator=generator) < 0.5
+    batch = torch.where(flip[:, None, None, None], batch.flip(-1), batch)
+    gain = 1.0 + 0.2 * (torch.rand(batch.shape[0], 1, 1, 1, generator=generator) - 0.5)
+    return (batch * gain).clamp(-1.0, 1.0)
+
+
+def train_classifier(
+    images: np.ndarray, labels: np.ndarray, epochs: int, batch_size: int, learning_rate: float, seed: int
+) -> ConvNextForImageClassification:
+    """Train a fresh ConvNeXt on uint8 faces and 0/1 labels (class-balanced loss)."""
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    model = build_convnext(images.shape[1])
+    inputs, targets = to_model_input(images), torch.from_numpy(labels).long()
+    counts = torch.bincount(targets, minlength=2).clamp(min=1).float()
+    loss_fn = torch.nn.CrossEntropyLoss(weight=counts.sum() / (2 * counts))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.05)
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(inputs), generator=generator)
+        for start in range(0, len(order), batch_size):
+            index = order[start : start + batch_size]
+            logits = model(pixel_values=_augment(inputs[index], generator)).logits
+            loss = loss_fn(logits, targets[index])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return model.eval()
+
+
+@torch.no_grad()
+def unmasked_probability(model: ConvNextForImageClassification, inputs: torch.Tensor, unmasked_index: int) -> np.ndarray:
+    """Softmax probability of the unmasked class for preprocessed inputs."""
+    probabilities = [model(pixel_values=chunk).logits.softmax(-1)[:, unmasked_index] for chunk in inputs.split(64)]
+    return torch.cat(probabilities).numpy()
+
+
+def cross_fit_unmasked_probability(
+    images: np.ndarray, masked: np.ndarray, identities: np.ndarray, folds: int, epochs: int,
+    batch_size: int, learning_rate: float, seed: int,
+) -> np.ndarray:
+    """P(unmasked) for every face from a ConvNeXt trained on the other identities' folds."""
+    probabilities = np.full(len(images), np.nan, dtype=np.float64)
+    splits = list(GroupKFold(n_splits=folds).split(images, masked, groups=identities))
+    for fold, (train_index, score_index) in enumerate(tqdm(splits, desc="mask classifier folds")):
+        model = train_classifier(
+            images[train_index], masked[train_index].astype(np.int64), epochs, batch_size, learning_rate, seed + fold
+        )
+        probabilities[score_index] = unmasked_probability(model, to_model_input(images[score_index]), UNMASKED)
+    return probabilities
+
+
+def _unmasked_label_index(id2label: dict[int, str]) -> int:
+    for index, label in id2label.items():
+        normalised = label.lower().replace("_", "").replace("-", "").replace(" ", "")
+        if normalised.startswith(("without", "nomask", "unmasked")):
+            return int(index)
+    raise MaskModelUnavailable(f"cannot tell which label means 'no mask' among {id2label}")
+
+
+def pretrained_unmasked_probability(model_id: str, images: np.ndarray) -> np.ndarray:
+    """P(unmasked) from a pretrained Hugging Face ConvNeXt mask classifier (respects HF_HUB_OFFLINE)."""
+    from transformers import AutoImageProcessor
+
+    try:
+        processor = AutoImageProcessor.from_pretrained(model_id)
+        model = ConvNextForImageClassification.from_pretrained(model_id).eval()
+    except (OSError, ValueError) as error:
+        raise MaskModelUnavailable(
+            f"could not load the mask classifier {model_id!r} from the Hugging Face hub or its cache ({error}); "
+            "offline, set mask_filter.model: null to train the cross-fitted ConvNeXt instead"
+        ) from error
+    inputs = processor(images=list(images), return_tensors="pt")["pixel_values"]
+    return unmasked_probability(model, inputs, _unmasked_label_index(model.config.id2label))

@@ -1,0 +1,207 @@
+"""The one typed loader and validator of ``params.yaml``.
+
+Every value is checked on load; a bad one raises :class:`ParamsError` naming the key, the value and
+what is allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+STRATEGIES = ("random", "low_variance", "high_variance")
+FACENET_WEIGHTS = ("casia-webface", "vggface2")
+BAD_IMAGE_POLICIES = ("error", "skip")
+DATASETS = ("mfr2", "lfw", "lfw_pairs", "orl")
+
+
+class ParamsError(ValueError):
+    """A parameter is missing or has a value that is not allowed."""
+
+
+@dataclass(frozen=True)
+class DownloadParams:
+    datasets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WeightsParams:
+    facenet: str
+
+
+@dataclass(frozen=True)
+class MaskFilterParams:
+    model: str | None
+    threshold: float
+    folds: int
+    image_size: int
+    epochs: int
+    batch_size: int
+    learning_rate: float
+
+
+@dataclass(frozen=True)
+class EmbedParams:
+    batch_size: int
+    face_size: int
+    on_bad_image: str
+    test_fraction: float
+    val_fraction: float
+
+
+@dataclass(frozen=True)
+class LeakParams:
+    strategy: str
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    dropout: float
+    patience: int
+    identity_weight: float
+    base_channels: int
+
+
+@dataclass(frozen=True)
+class SweepParams:
+    leakages: tuple[float, ...]
+    strategies: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Params:
+    seed: int
+    leakage: float
+    download: DownloadParams
+    weights: WeightsParams
+    mask_filter: MaskFilterParams
+    embed: EmbedParams
+    leak: LeakParams
+    train: TrainParams
+    sweep: SweepParams
+
+
+class _Section:
+    """Reads and checks the keys of one section, naming ``section.key`` in errors."""
+
+    def __init__(self, raw: dict[str, Any], name: str):
+        if not isinstance(raw, dict):
+            raise ParamsError(f"params: '{name}' must be a mapping, got {raw!r}")
+        self.raw, self.name = raw, name
+
+    def _get(self, key: str) -> Any:
+        if key not in self.raw:
+            raise ParamsError(f"params: '{self._path(key)}' is missing")
+        return self.raw[key]
+
+    def _path(self, key: str) -> str:
+        return f"{self.name}.{key}" if self.name else key
+
+    def _fail(self, key: str, value: Any, allowed: str) -> ParamsError:
+        return ParamsError(f"params: '{self._path(key)}' = {value!r} is not allowed; expected {allowed}")
+
+    def integer(self, key: str, minimum: int = 0) -> int:
+        value = self._get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self._fail(key, value, f"an integer >= {minimum}")
+        return value
+
+    def number(self, key: str, low: float, high: float, low_open: bool = False, high_open: bool = False) -> float:
+        value = self._get(key)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok:
+            ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+        if not ok:
+            interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+            raise self._fail(key, value, f"a number in {interval}")
+        return float(value)
+
+    def choice(self, key: str, allowed: tuple[str, ...]) -> str:
+        value = self._get(key)
+        if value not in allowed:
+            raise self._fail(key, value, f"one of {', '.join(allowed)}")
+        return value
+
+    def choices(self, key: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+        value = self._get(key)
+        if not isinstance(value, list) or not value or any(v not in allowed for v in value):
+            raise self._fail(key, value, f"a non-empty list drawn from {', '.join(allowed)}")
+        return tuple(value)
+
+    def optional_text(self, key: str) -> str | None:
+        value = self._get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise self._fail(key, value, "null or a non-empty string")
+        return value
+
+    def section(self, key: str) -> "_Section":
+        return _Section(self._get(key), self._path(key))
+
+
+def check_leakage(value: Any, key: str = "leakage") -> float:
+    """Validate a leakage fraction: a number in (0, 1]."""
+    return _Section({key: value}, "").number(key, 0.0, 1.0, low_open=True)
+
+
+def parse_params(raw: dict[str, Any]) -> Params:
+    """Validate a params mapping (as read from ``params.yaml``)."""
+    top = _Section(raw, "")
+    mask = top.section("mask_filter")
+    embed = top.section("embed")
+    train = top.section("train")
+    sweep = top.section("sweep")
+    leakages = sweep._get("leakages")
+    if not isinstance(leakages, list) or not leakages:
+        raise sweep._fail("leakages", leakages, "a non-empty list of numbers in (0, 1]")
+    return Params(
+        seed=top.integer("seed"),
+        leakage=top.number("leakage", 0.0, 1.0, low_open=True),
+        download=DownloadParams(datasets=top.section("download").choices("datasets", DATASETS)),
+        weights=WeightsParams(facenet=top.section("weights").choice("facenet", FACENET_WEIGHTS)),
+        mask_filter=MaskFilterParams(
+            model=mask.optional_text("model"),
+            threshold=mask.number("threshold", 0.5, 1.0),
+            folds=mask.integer("folds", 2),
+            image_size=mask.integer("image_size", 32),
+            epochs=mask.integer("epochs", 1),
+            batch_size=mask.integer("batch_size", 1),
+            learning_rate=mask.number("learning_rate", 0.0, 1.0, low_open=True),
+        ),
+        embed=EmbedParams(
+            batch_size=embed.integer("batch_size", 1),
+            face_size=embed.integer("face_size", 32),
+            on_bad_image=embed.choice("on_bad_image", BAD_IMAGE_POLICIES),
+            test_fraction=embed.number("test_fraction", 0.0, 1.0, low_open=True, high_open=True),
+            val_fraction=embed.number("val_fraction", 0.0, 1.0, low_open=True, high_open=True),
+        ),
+        leak=LeakParams(strategy=top.section("leak").choice("strategy", STRATEGIES)),
+        train=TrainParams(
+            epochs=train.integer("epochs", 1),
+            batch_size=train.integer("batch_size", 1),
+            learning_rate=train.number("learning_rate", 0.0, 1.0, low_open=True),
+            dropout=train.number("dropout", 0.0, 1.0, high_open=True),
+            patience=train.integer("patience", 1),
+            identity_weight=train.number("identity_weight", 0.0, 1e6),
+            base_channels=train.integer("base_channels", 4),
+        ),
+        sweep=SweepParams(
+            leakages=tuple(check_leakage(v, "sweep.leakages[]") for v in leakages),
+            strategies=sweep.choices("strategies", STRATEGIES),
+        ),
+    )
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate ``params.yaml``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"params file {path} does not exist")
+    with path.open() as handle:
+        raw = yaml.safe_load(handle)
+    return parse_params(raw or {})

@@ -1,0 +1,85 @@
+"""Figures (PNG) and the CSV data behind ``dvc plots``; every file is written atomically."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from faceleak.attacks.embedding_inversion import TrainingHistory  # noqa: E402
+from faceleak.io import atomic_path  # noqa: E402
+
+
+def write_csv(path: str | Path, rows: Sequence[dict]) -> None:
+    """Write dict rows (same keys) as CSV."""
+    with atomic_path(path) as temporary, temporary.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_history_csv(path: str | Path, history: TrainingHistory) -> None:
+    """Per-epoch train and validation loss."""
+    rows = [{"epoch": i + 1, "train_loss": t, "val_loss": v} for i, (t, v) in enumerate(zip(history.train_loss, history.val_loss))]
+    write_csv(path, rows)
+
+
+def _save(figure: plt.Figure, path: str | Path) -> None:
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+
+
+def reconstruction_grid(path: str | Path, originals: np.ndarray, columns: dict[str, np.ndarray], row_labels: Sequence[str]) -> None:
+    """One row per face: the original, then one reconstruction per column label."""
+    titles = ["original", *columns]
+    rows = len(originals)
+    figure, axes = plt.subplots(rows, len(titles), figsize=(1.6 * len(titles), 1.7 * rows), squeeze=False)
+    for r in range(rows):
+        for c, images in enumerate([originals, *columns.values()]):
+            axes[r, c].imshow(images[r])
+            axes[r, c].set_xticks([])
+            axes[r, c].set_yticks([])
+            if r == 0:
+                axes[r, c].set_title(titles[c], fontsize=8)
+        axes[r, 0].set_ylabel(row_labels[r], fontsize=6)
+    _save(figure, path)
+
+
+def metric_curves(path: str | Path, rows: Sequence[dict], metrics: Sequence[str]) -> None:
+    """Each metric against leakage, one line per strategy."""
+    strategies = sorted({row["strategy"] for row in rows})
+    figure, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.2), squeeze=False)
+    for axis, metric in zip(axes[0], metrics):
+        for strategy in strategies:
+            points = sorted((row["leakage"], row[metric]) for row in rows if row["strategy"] == strategy and row[metric] is not None)
+            if points:
+                axis.plot(*zip(*points), marker="o", label=strategy)
+        axis.set_xlabel("leakage (fraction of dimensions)")
+        axis.set_title(metric)
+        axis.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=8)
+    _save(figure, path)
+
+
+def strategy_bars(path: str | Path, rows: Sequence[dict], metric: str) -> None:
+    """Grouped bars of ``metric``: one group per leakage, one bar per strategy."""
+    leakages = sorted({row["leakage"] for row in rows})
+    strategies = sorted({row["strategy"] for row in rows})
+    width = 0.8 / len(strategies)
+    figure, axis = plt.subplots(figsize=(5.5, 3.4))
+    for i, strategy in enumerate(strategies):
+        values = [next((r[metric] for r in rows if r["leakage"] == lk and r["strategy"] == strategy), np.nan) for lk in leakages]
+        axis.bar(np.arange(len(leakages)) + i * width, values, width, label=strategy)
+    axis.set_xticks(np.arange(len(leakages)) + width * (len(strategies) - 1) / 2, [f"{lk:g}" for lk in leakages])
+    axis.set_xlabel("leakage")
+    axis.set_ylabel(metric)
+    axis.legend(fontsize=8)
+    axis.grid(axis="y", alpha=0.3)
+    _save(figure, path)

@@ -1,0 +1,16 @@
+"""Stage evaluate: image-quality and identity metrics of the reconstructions (test split only)."""
+
+from pathlib import Path
+
+from faceleak.experiment import FaceSet, score
+from faceleak.io import read_npz, write_json
+from faceleak.models.facenet import load_facenet
+from faceleak.stage import start
+
+params = start()
+metrics = score(
+    FaceSet.load("data/processed/faces.npz"),
+    read_npz("data/attack/reconstructions.npz")["reconstructions"],
+    load_facenet(Path("models/facenet.pt")),
+)
+write_json("metrics/evaluate.json", {"leakage": params.leakage, "strategy": params.leak.strategy} | metrics)

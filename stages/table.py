@@ -1,0 +1,13 @@
+"""Stage table: gather the sweep's cells into one metrics file and the CSV behind `dvc plots`."""
+
+from pathlib import Path
+
+from faceleak.io import write_json
+from faceleak.plots import write_csv
+from faceleak.report import flatten, gather
+from faceleak.stage import start
+
+params = start()
+rows = gather(Path("metrics/sweep"), params.sweep.leakages, params.sweep.strategies)
+write_json("metrics/sweep_table.json", flatten(rows))
+write_csv("plots/sweep.csv", rows)
