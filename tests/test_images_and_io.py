@@ -37,3 +37,16 @@ def test_failed_write_leaves_nothing(tmp_path):
 def test_non_finite_metrics_become_null(tmp_path):
     write_json(tmp_path / "m.json", {"a": float("nan"), "b": np.float32(1.5)})
     assert (tmp_path / "m.json").read_text().split() == ["{", '"a":', "null,", '"b":', "1.5", "}"]
+
+
+def test_saved_weights_are_byte_identical_whatever_the_temporary_name(tmp_path):
+    import torch
+
+    from faceleak.io import save_weights
+
+    state = {"w": torch.arange(6.0).reshape(2, 3)}
+    save_weights(tmp_path / "a.pt", state)
+    save_weights(tmp_path / "a.pt", state)
+    save_weights(tmp_path / "b.pt", state)
+    assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "b.pt").read_bytes()
+    assert torch.equal(torch.load(tmp_path / "b.pt", weights_only=True)["w"], state["w"])

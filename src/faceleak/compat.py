@@ -14,6 +14,7 @@ import logging
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 log = logging.getLogger(__name__)
@@ -38,13 +39,12 @@ def nms_reference(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: floa
     inter = inter_w * inter_h
     iou = inter / (areas[:, None] + areas[None] - inter).clamp(min=torch.finfo(torch.float32).tiny)
     overlaps = (iou > iou_threshold).cpu().numpy()
-    suppressed = [False] * len(order)
+    suppressed = np.zeros(len(order), dtype=bool)
     keep = []
     for i in range(len(order)):
-        if suppressed[i]:
-            continue
-        keep.append(i)
-        suppressed = [s or bool(o) for s, o in zip(suppressed, overlaps[i])]
+        if not suppressed[i]:
+            keep.append(i)
+            suppressed |= overlaps[i]
     return order[torch.tensor(keep, dtype=torch.int64, device=boxes.device)]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import shutil
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 
 @contextlib.contextmanager
@@ -83,3 +85,15 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
         raise FileNotFoundError(f"{path} does not exist; run the stage that writes it first")
     with np.load(path, allow_pickle=False) as data:
         return {key: data[key] for key in data.files}
+
+
+def save_weights(target: str | Path, state: dict[str, torch.Tensor]) -> None:
+    """Save a state dict atomically, byte-identical for identical weights (so DVC sees no change).
+
+    ``torch.save`` to a path names the archive's inner folder after the file, so it is serialised in
+    memory first and only the bytes go to the temporary file.
+    """
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    with atomic_path(target) as temporary:
+        temporary.write_bytes(buffer.getvalue())

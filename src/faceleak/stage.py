@@ -13,14 +13,13 @@ import torch
 from faceleak.params import Params, load_params
 
 
-def start(seed_offset: int = 0) -> Params:
-    """Configure logging, load and validate ``params.yaml``, seed every RNG, limit torch to the CPU cores."""
+def start() -> Params:
+    """Configure logging, load and validate ``params.yaml``, seed every RNG."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     params = load_params()
-    seed = params.seed + seed_offset
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+    random.seed(params.seed)
+    np.random.seed(params.seed)
+    torch.manual_seed(params.seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     return params
 

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from faceleak.io import atomic_path
+from faceleak.io import save_weights
 from faceleak.models.decoder import EmbeddingDecoder
 from faceleak.models.facenet import standardize
 from faceleak.params import TrainParams
@@ -117,8 +117,7 @@ class EmbeddingInversionAttack:
 
     def save(self, path: str | Path) -> None:
         """Save the decoder's weights atomically."""
-        with atomic_path(path, suffix=".pt") as temporary:
-            torch.save(self.decoder.state_dict(), temporary)
+        save_weights(path, self.decoder.state_dict())
 
     def load(self, path: str | Path) -> "EmbeddingInversionAttack":
         """Load decoder weights saved by :meth:`save`."""
