@@ -7,7 +7,7 @@ from faceleak.data.mfr2 import find_root
 from faceleak.experiment import embed_kept_faces
 from faceleak.io import read_json, write_json
 from faceleak.models.facenet import load_facenet
-from faceleak.stage import peak_memory_mb, start
+from faceleak.stage import start, write_timing
 
 params = start()
 kept = [face for face in read_json("data/interim/mask_filter.json")["faces"] if face["kept"]]
@@ -15,14 +15,5 @@ started = time.perf_counter()
 faces, skipped = embed_kept_faces(kept, find_root(Path("data/raw/mfr2")), load_facenet(Path("models/facenet.pt")), params.embed, params.seed)
 seconds = time.perf_counter() - started
 faces.save("data/processed/faces.npz")
-write_json(
-    "metrics/embed.json",
-    {
-        "faces": len(faces.names),
-        "identities": len(set(faces.identities)),
-        "skipped_bad_images": len(skipped),
-        "embed_seconds": seconds,
-        "images_per_second": len(faces.names) / seconds,
-        "peak_memory_mb": peak_memory_mb(),
-    },
-)
+write_json("metrics/embed.json", {"faces": len(faces.names), "identities": len(set(faces.identities)), "skipped_bad_images": len(skipped)})
+write_timing("embed", seconds, images_per_second=len(faces.names) / seconds)

@@ -1,17 +1,20 @@
 """Stage train: fit the inversion decoder on the train split's leaked templates (early stopping on val)."""
 
+import time
 from pathlib import Path
 
 from faceleak.experiment import FaceSet, train_attack
 from faceleak.io import read_npz, write_json
 from faceleak.models.facenet import load_facenet
 from faceleak.plots import write_history_csv
-from faceleak.stage import peak_memory_mb, start
+from faceleak.stage import start, write_timing
 
 params = start()
 faces = FaceSet.load("data/processed/faces.npz")
 facenet = load_facenet(Path("models/facenet.pt")) if params.train.identity_weight > 0 else None
+started = time.perf_counter()
 attack, summary = train_attack(faces, read_npz("data/leak/leaked.npz")["leaked"], params.train, params.seed, facenet)
 attack.save("models/decoder.pt")
 write_history_csv("plots/train_loss.csv", attack.history_)
-write_json("metrics/train.json", summary | {"peak_memory_mb": peak_memory_mb()})
+write_json("metrics/train.json", summary)
+write_timing("train", time.perf_counter() - started)

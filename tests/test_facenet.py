@@ -11,7 +11,7 @@ from faceleak.models import facenet
 def converted():
     model = facenet.InceptionResnetV1(classify=False).eval()
     model.load_state_dict(facenet.convert_opencv_graph(), strict=True)
-    return model
+    return model.requires_grad_(False)  # as load_facenet gives it
 
 
 def test_converted_facenet_equals_opencv_on_mfr2(converted, mfr2_root):
@@ -52,3 +52,15 @@ def test_standardize_is_facenet_pytorch_fixed_standardization():
 def test_missing_weights_file_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="weights stage"):
         facenet.load_facenet(tmp_path / "absent.pt")
+
+
+def test_identity_loss_trains_through_the_frozen_facenet(converted):
+    from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, InversionData
+    from faceleak.params import TrainParams
+
+    params = TrainParams(epochs=1, batch_size=2, learning_rate=1e-3, dropout=0.0, patience=1, identity_weight=1.0, base_channels=4)
+    templates = torch.nn.functional.normalize(torch.randn(4, 512, generator=torch.Generator().manual_seed(0)), dim=1)
+    data = InversionData(templates, templates, torch.zeros(4, 3, 32, 32))
+    attack = EmbeddingInversionAttack(params, 32, seed=0, facenet=converted).fit(data, data)
+    assert np.isfinite(attack.history_.train_loss[0]) and attack.history_.train_loss[0] > 0.5  # 1 - cosine dominates
+    assert all(p.grad is None for p in converted.parameters())

@@ -69,6 +69,7 @@ def test_dvc_repro_end_to_end(tmp_path, mirror):
     assert {"random_leak10_map_at_1", "low_variance_leak50_cosine_mean"} <= set(table)
     for name in ("mask_filter", "embed", "train"):
         _assert_finite(project / "metrics" / f"{name}.json")
+    assert json.loads((project / "timings/train.json").read_text())["seconds"] > 0
     for figure in ("grid.png", "metrics_vs_leakage.png", "strategies.png"):
         assert (project / "plots" / figure).stat().st_size > 1000
 

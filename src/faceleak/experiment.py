@@ -8,8 +8,6 @@ the genuine templates of every kept face.
 
 from __future__ import annotations
 
-import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,14 +16,12 @@ import torch
 
 from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, InversionData, to_uint8_faces
 from faceleak.data.images import read_images
+from faceleak.data.mfr2 import image_path
 from faceleak.defenses.masking import DimensionMask
 from faceleak.io import read_npz, write_npz
 from faceleak.metrics import identity, image
 from faceleak.models.facenet import embed, faces_to_unit_range
 from faceleak.params import EmbedParams, TrainParams
-
-log = logging.getLogger(__name__)
-SPLITS = ("train", "val", "test")
 
 
 @dataclass
@@ -66,7 +62,7 @@ def embed_kept_faces(
     kept: list[dict], root: Path, facenet: torch.nn.Module, params: EmbedParams, seed: int
 ) -> tuple[FaceSet, list[str]]:
     """Templates of the kept MFR2 faces (read at native size), faces at ``face_size``, and the split."""
-    paths = [root / face["identity"] / f"{face['identity']}_{face['number']:04d}.png" for face in kept]
+    paths = [image_path(root, face["identity"], face["number"]) for face in kept]
     native, read, skipped = read_images(paths, None, params.on_bad_image)
     kept = [kept[i] for i in read]
     templates = embed(facenet, faces_to_unit_range(native), params.batch_size, progress=True)
@@ -96,7 +92,6 @@ def train_attack(
     faces: FaceSet, leaked: np.ndarray, params: TrainParams, seed: int, facenet: torch.nn.Module | None
 ) -> tuple[EmbeddingInversionAttack, dict[str, float]]:
     """Fit the decoder on the train split (early stopping on val); returns it and training figures."""
-    started = time.perf_counter()
     attack = EmbeddingInversionAttack(params, faces.faces.shape[1], seed, facenet)
     attack.fit(_inversion_data(faces, leaked, "train"), _inversion_data(faces, leaked, "val"))
     history = attack.history_
@@ -105,7 +100,6 @@ def train_attack(
         "best_epoch": history.best_epoch + 1,
         "best_val_loss": min(history.val_loss),
         "train_loss_at_best": history.train_loss[history.best_epoch],
-        "train_seconds": time.perf_counter() - started,
     }
     return attack, summary
 

@@ -6,10 +6,12 @@ import logging
 import random
 import resource
 import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from faceleak.io import write_json
 from faceleak.params import Params, load_params
 
 
@@ -24,6 +26,10 @@ def start() -> Params:
     return params
 
 
-def peak_memory_mb() -> float:
-    """Peak resident memory of this process so far, in MiB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+def write_timing(name: str, seconds: float, **figures: float) -> None:
+    """Record a stage's wall time, peak memory and other run figures in ``timings/<name>.json``.
+
+    Kept apart from ``metrics/`` so that ``dvc metrics diff`` shows results, not run-to-run noise.
+    """
+    peak_memory_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    write_json(Path("timings") / f"{name}.json", {"seconds": seconds, **figures, "peak_memory_mb": peak_memory_mb})

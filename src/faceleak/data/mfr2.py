@@ -40,6 +40,11 @@ def find_root(folder: Path) -> Path:
     raise MFR2Error(f"no mfr2_labels.txt under {folder}; is this the extracted MFR2 archive?")
 
 
+def image_path(root: Path, identity: str, number: int) -> Path:
+    """Where MFR2 keeps image ``number`` of ``identity`` under its root folder."""
+    return root / identity / f"{identity}_{number:04d}.png"
+
+
 def load_faces(folder: Path) -> list[MFR2Face]:
     """Parse ``mfr2_labels.txt`` into faces whose image files exist."""
     root = find_root(folder)
@@ -51,8 +56,7 @@ def load_faces(folder: Path) -> list[MFR2Face]:
         if len(fields) != 3 or not fields[1].isdigit():
             raise MFR2Error(f"mfr2_labels.txt line {line_number} is malformed: {line!r}")
         identity, number, mask_type = fields[0], int(fields[1]), fields[2]
-        path = root / identity / f"{identity}_{number:04d}.png"
-        faces.append(MFR2Face(identity, number, mask_type, path))
+        faces.append(MFR2Face(identity, number, mask_type, image_path(root, identity, number)))
     return faces
 
 
