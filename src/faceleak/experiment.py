@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, InversionData, to_uint8_faces
-from faceleak.data.images import read_images
+from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, InversionData
+from faceleak.data.images import read_images, to_uint8, to_unit_range
 from faceleak.data.mfr2 import image_path
 from faceleak.defenses.masking import DimensionMask
 from faceleak.io import read_npz, write_npz
 from faceleak.metrics import identity, image
-from faceleak.models.facenet import embed, faces_to_unit_range
+from faceleak.models.facenet import embed
 from faceleak.params import EmbedParams, TrainParams
 
 
@@ -65,10 +65,10 @@ def embed_kept_faces(
     paths = [image_path(root, face["identity"], face["number"]) for face in kept]
     native, read, skipped = read_images(paths, None, params.on_bad_image)
     kept = [kept[i] for i in read]
-    templates = embed(facenet, faces_to_unit_range(native), params.batch_size, progress=True)
-    resized = torch.nn.functional.interpolate(faces_to_unit_range(native), size=params.face_size, mode="area")
+    templates = embed(facenet, to_unit_range(native), params.batch_size, progress=True)
+    resized = torch.nn.functional.interpolate(to_unit_range(native), size=params.face_size, mode="area")
     faces = FaceSet(
-        faces=to_uint8_faces(resized),
+        faces=to_uint8(resized),
         templates=templates,
         identities=np.array([face["identity"] for face in kept]),
         names=np.array([paths[i].name for i in read]),
@@ -85,7 +85,7 @@ def leak(faces: FaceSet, leakage: float, strategy: str, seed: int) -> tuple[np.n
 
 def _inversion_data(faces: FaceSet, leaked: np.ndarray, split: str) -> InversionData:
     rows = faces.mask(split)
-    return InversionData.from_arrays(leaked[rows], faces.templates[rows], faces_to_unit_range(faces.faces[rows]))
+    return InversionData.from_arrays(leaked[rows], faces.templates[rows], to_unit_range(faces.faces[rows]))
 
 
 def train_attack(
@@ -106,14 +106,14 @@ def train_attack(
 
 def reconstruct(attack: EmbeddingInversionAttack, faces: FaceSet, leaked: np.ndarray) -> np.ndarray:
     """uint8 reconstructions of the test split's leaked templates."""
-    return to_uint8_faces(attack.run(leaked[faces.mask("test")]))
+    return to_uint8(attack.run(leaked[faces.mask("test")]))
 
 
 def score(faces: FaceSet, reconstructions: np.ndarray, facenet: torch.nn.Module) -> dict[str, float | int | None]:
     """Image and identity metrics of test reconstructions against the originals."""
     test = faces.mask("test")
     originals, templates, identities = faces.faces[test], faces.templates[test], faces.identities[test]
-    reembedded = embed(facenet, faces_to_unit_range(reconstructions))
+    reembedded = embed(facenet, to_unit_range(reconstructions))
     cosine = identity.cosine_similarity(reembedded, templates)
     source = faces.names[test][:, None] == faces.names[None, :]
     map_any, _ = identity.map_at_1(reembedded, identities, faces.templates, faces.identities)

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,13 +16,15 @@ from typing import Any
 import numpy as np
 import torch
 
+_FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
 
 @contextlib.contextmanager
-def atomic_path(target: str | Path, suffix: str = "") -> Iterator[Path]:
+def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` only if the block succeeds."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix or target.suffix)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix)
     os.close(handle)
     temporary = Path(temporary)
     try:
@@ -73,9 +76,17 @@ def read_json(path: str | Path) -> dict[str, Any]:
 
 
 def write_npz(target: str | Path, **arrays: np.ndarray) -> None:
-    """Write arrays to a compressed ``.npz``."""
-    with atomic_path(target, suffix=".npz") as temporary:
-        np.savez_compressed(temporary, **arrays)
+    """Write arrays to a compressed ``.npz``, byte-identical for identical arrays (so DVC sees no change).
+
+    ``np.savez_compressed`` stamps each member with the current time, so members are written here
+    with a fixed timestamp.
+    """
+    with atomic_path(target) as temporary, zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for name, array in arrays.items():
+            member = zipfile.ZipInfo(f"{name}.npy", date_time=_FIXED_ZIP_TIME)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            with bundle.open(member, "w", force_zip64=True) as handle:
+                np.lib.format.write_array(handle, np.asanyarray(array), allow_pickle=False)
 
 
 def read_npz(path: str | Path) -> dict[str, np.ndarray]:

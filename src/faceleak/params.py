@@ -134,6 +134,12 @@ class _Section:
             raise self._fail(key, value, f"a non-empty list drawn from {', '.join(allowed)}")
         return tuple(value)
 
+    def fractions(self, key: str) -> tuple[float, ...]:
+        values = self._get(key)
+        if not isinstance(values, list) or not values:
+            raise self._fail(key, values, "a non-empty list of numbers in (0, 1]")
+        return tuple(check_leakage(value, f"{self._path(key)}[]") for value in values)
+
     def optional_text(self, key: str) -> str | None:
         value = self._get(key)
         if value is not None and (not isinstance(value, str) or not value.strip()):
@@ -156,9 +162,6 @@ def parse_params(raw: dict[str, Any]) -> Params:
     embed = top.section("embed")
     train = top.section("train")
     sweep = top.section("sweep")
-    leakages = sweep._get("leakages")
-    if not isinstance(leakages, list) or not leakages:
-        raise sweep._fail("leakages", leakages, "a non-empty list of numbers in (0, 1]")
     return Params(
         seed=top.integer("seed"),
         leakage=top.number("leakage", 0.0, 1.0, low_open=True),
@@ -191,7 +194,7 @@ def parse_params(raw: dict[str, Any]) -> Params:
             base_channels=train.integer("base_channels", 4),
         ),
         sweep=SweepParams(
-            leakages=tuple(check_leakage(v, "sweep.leakages[]") for v in leakages),
+            leakages=sweep.fractions("leakages"),
             strategies=sweep.choices("strategies", STRATEGIES),
         ),
     )

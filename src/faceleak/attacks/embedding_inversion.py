@@ -127,8 +127,3 @@ class EmbeddingInversionAttack:
         self.decoder.eval()
         return self
 
-
-def to_uint8_faces(faces: torch.Tensor) -> np.ndarray:
-    """Faces in [-1, 1] (N, 3, H, W) -> uint8 (N, H, W, 3)."""
-    pixels = ((faces.clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
-    return pixels.permute(0, 2, 3, 1).numpy()

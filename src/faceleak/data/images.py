@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image, UnidentifiedImageError
 
 log = logging.getLogger(__name__)
@@ -49,3 +50,14 @@ def read_images(paths: Sequence[Path], size: int | None, on_bad_image: str) -> t
     if not images:
         raise BadImageError("no image could be read")
     return np.stack(images), kept, skipped
+
+
+def to_unit_range(images: np.ndarray) -> torch.Tensor:
+    """uint8 images (N, H, W, 3) -> float tensor (N, 3, H, W) in [-1, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """Float images in [-1, 1] (N, 3, H, W) -> uint8 (N, H, W, 3)."""
+    pixels = ((images.clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
+    return pixels.permute(0, 2, 3, 1).numpy()

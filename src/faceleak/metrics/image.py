@@ -14,6 +14,7 @@ import torch
 from skimage.metrics import structural_similarity
 
 import faceleak  # noqa: F401  (installs the torchvision compatibility step)
+from faceleak.data.images import to_unit_range
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +62,8 @@ def lpips_distance(originals: np.ndarray, reconstructions: np.ndarray, net: str 
     import lpips
 
     model = lpips.LPIPS(net=net, verbose=False).eval()
-    to_tensor = lambda x: torch.from_numpy(x).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)  # noqa: E731
     with torch.no_grad():
-        distances = model(to_tensor(originals), to_tensor(reconstructions)).flatten().numpy()
+        distances = model(to_unit_range(originals), to_unit_range(reconstructions)).flatten().numpy()
     return distances, f"LPIPS with the pretrained {net} backbone"
 
 

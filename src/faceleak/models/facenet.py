@@ -169,11 +169,6 @@ def load_facenet(weights: Path) -> InceptionResnetV1:
     return model
 
 
-def faces_to_unit_range(faces: np.ndarray) -> torch.Tensor:
-    """uint8 faces (N, H, W, 3) -> float (N, 3, H, W) in [-1, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(faces)).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
-
-
 def standardize(faces: torch.Tensor) -> torch.Tensor:
     """FaceNet input from faces in [-1, 1] (N, 3, H, W): resized to 160 and fixed-standardised.
 

@@ -13,6 +13,7 @@ from sklearn.model_selection import GroupKFold
 from tqdm import tqdm
 
 import faceleak  # noqa: F401  (installs the torchvision compatibility step)
+from faceleak.data.images import to_unit_range
 from transformers import ConvNextConfig, ConvNextForImageClassification
 
 UNMASKED, MASKED = 0, 1
@@ -37,11 +38,6 @@ def build_convnext(image_size: int) -> ConvNextForImageClassification:
     return ConvNextForImageClassification(config)
 
 
-def to_model_input(images: np.ndarray) -> torch.Tensor:
-    """uint8 (N, H, W, 3) -> float (N, 3, H, W) in [-1, 1]."""
-    return torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
-
-
 def _augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     flip = torch.rand(batch.shape[0], generator=generator) < 0.5
     batch = torch.where(flip[:, None, None, None], batch.flip(-1), batch)
@@ -56,7 +52,7 @@ def train_classifier(
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     model = build_convnext(images.shape[1])
-    inputs, targets = to_model_input(images), torch.from_numpy(labels).long()
+    inputs, targets = to_unit_range(images), torch.from_numpy(labels).long()
     counts = torch.bincount(targets, minlength=2).clamp(min=1).float()
     loss_fn = torch.nn.CrossEntropyLoss(weight=counts.sum() / (2 * counts))
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.05)
@@ -91,7 +87,7 @@ def cross_fit_unmasked_probability(
         model = train_classifier(
             images[train_index], masked[train_index].astype(np.int64), epochs, batch_size, learning_rate, seed + fold
         )
-        probabilities[score_index] = unmasked_probability(model, to_model_input(images[score_index]), UNMASKED)
+        probabilities[score_index] = unmasked_probability(model, to_unit_range(images[score_index]), UNMASKED)
     return probabilities
 
 
