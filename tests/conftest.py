@@ -27,3 +27,24 @@ def mfr2_root(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     destination = tmp_path_factory.mktemp("raw") / "mfr2"
     safe_extract(mirror / "mfr2.zip", destination)
     return destination
+
+
+LFW_SAMPLE = ("Aaron_Peirsol_0001", "Aaron_Peirsol_0002", "Abel_Pacheco_0001", "Abel_Pacheco_0004")
+
+
+@pytest.fixture(scope="session")
+def lfw_sample(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A few images of two people, taken from the mirror's LFW archive in LFW's own layout."""
+    import tarfile
+
+    root = tmp_path_factory.mktemp("lfw") / "lfw_funneled"
+    wanted = {f"lfw_funneled/{name.rsplit('_', 1)[0]}/{name}.jpg" for name in LFW_SAMPLE}
+    with tarfile.open(mirror / "lfw-funneled-gray.tgz") as archive:
+        for member in archive:
+            if member.name in wanted:
+                archive.extract(member, root.parent, filter="data")
+                wanted.discard(member.name)
+                if not wanted:
+                    break
+    assert not wanted, f"missing from the LFW archive: {wanted}"
+    return root

@@ -1,4 +1,5 @@
 import copy
+import re
 
 import pytest
 import yaml
@@ -38,12 +39,18 @@ def test_leakage_one_is_allowed(raw):
         ("embed", "on_bad_image", "ignore", "embed.on_bad_image"),
         ("sweep", "leakages", [0.1, 2.0], "sweep.leakages"),
         ("weights", "facenet", "imagenet", "weights.facenet"),
+        ("image", "channels", 2, "image.channels"),
+        ("lfw", "on_no_face", "skip", "lfw.on_no_face"),
+        ("lfw", "attacker_images", 1.5, "lfw.attacker_images"),
+        ("openset", "fmrs", [0.001, 0.9], "openset.fmrs[]"),
+        ("defenses", "biohash", [], "defenses.biohash"),
+        ("defenses", "quantization", [2, 0], "defenses.quantization[]"),
     ],
 )
 def test_bad_values_name_their_key(raw, section, key, value, message):
     bad = copy.deepcopy(raw)
     bad[section][key] = value
-    with pytest.raises(ParamsError, match=message.replace(".", r"\.")):
+    with pytest.raises(ParamsError, match=re.escape(message)):
         parse_params(bad)
 
 

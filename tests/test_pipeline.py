@@ -11,12 +11,18 @@ from pathlib import Path
 import pytest
 import yaml
 
+from faceleak.report import flat_figures
 from tests.conftest import PROJECT
 
 TINY = {
+    "download": {"datasets": ["mfr2", "lfw", "lfw_pairs"]},
     "mask_filter": {"folds": 2, "epochs": 1, "image_size": 32},
     "train": {"epochs": 2, "patience": 1, "base_channels": 4},
     "sweep": {"leakages": [0.1, 0.5], "strategies": ["random", "low_variance"]},
+    "lfw": {"folds": 2, "pairs_per_fold": 4, "attacker_images": 24},
+    "openset": {"leakages": [0.3, 1.0], "train": {"epochs": 1, "patience": 1, "base_channels": 4}},
+    "ablation": {"images": 12, "train": {"epochs": 1, "patience": 1, "base_channels": 4}},
+    "defenses": {"masking": [0.5], "noise": [0.5], "quantization": [2], "biohash": [64]},
 }
 MAY_BE_NULL = {"lpips", "fid"}  # their backbones are web downloads
 
@@ -37,13 +43,17 @@ def _copy_project(destination: Path) -> None:
             shutil.copy2(source, destination / name)
     params = yaml.safe_load((destination / "params.yaml").read_text())
     for section, values in TINY.items():
-        params[section].update(values)
+        for key, value in values.items():
+            if isinstance(value, dict):
+                params[section][key].update(value)
+            else:
+                params[section][key] = value
     (destination / "params.yaml").write_text(yaml.safe_dump(params))
 
 
 def _assert_finite(path: Path) -> dict:
     metrics = json.loads(path.read_text())
-    for key, value in metrics.items():
+    for key, value in flat_figures(metrics).items():
         if value is None:
             assert key.rsplit("_", 1)[-1] in MAY_BE_NULL, f"{path.name}: {key} is null"
         elif isinstance(value, (int, float)):
@@ -71,6 +81,19 @@ def test_dvc_repro_end_to_end(tmp_path, mirror):
         _assert_finite(project / "metrics" / f"{name}.json")
     assert json.loads((project / "timings/train.json").read_text())["seconds"] > 0
     for figure in ("grid.png", "metrics_vs_leakage.png", "strategies.png"):
+        assert (project / "plots" / figure).stat().st_size > 1000
+
+    recognizers = _assert_finite(project / "metrics/recognizers.json")
+    assert set(recognizers["facenet"]["thresholds"]) == {"0.01", "0.001"} and recognizers["pairs"] == 16
+    openset = _assert_finite(project / "metrics/openset.json")
+    assert set(openset["leakage"]) == {"0.3", "1"}
+    assert {"sar_type1_fmr0.001", "sar_type2_fmr0.01", "map_at_1"} <= set(openset["leakage"]["1"]["dlib"])
+    assert _assert_finite(project / "metrics/openset_train.json")["people_shared_with_victims"] == 0
+    for name in ("spine_curve", "ablation", "defenses", "lfw_faces", "victims"):
+        _assert_finite(project / "metrics" / f"{name}.json")
+    defenses = json.loads((project / "metrics/defenses.json").read_text())["rows"]
+    assert {"none_0", "biohash_64", "biohash_stolen_key_64", "quantization_2"} <= set(defenses)
+    for figure in ("openset_grid.png", "leakage_curves.png", "privacy_utility.png"):
         assert (project / "plots" / figure).stat().st_size > 1000
 
     status = _dvc(project, "status", env=env)

@@ -65,7 +65,7 @@ def embed_kept_faces(
     paths = [image_path(root, face["identity"], face["number"]) for face in kept]
     native, read, skipped = read_images(paths, None, params.on_bad_image)
     kept = [kept[i] for i in read]
-    templates = embed(facenet, to_unit_range(native), params.batch_size, progress=True)
+    templates = embed(facenet, native, params.batch_size, progress=True)
     resized = torch.nn.functional.interpolate(to_unit_range(native), size=params.face_size, mode="area")
     faces = FaceSet(
         faces=to_uint8(resized),
@@ -113,7 +113,7 @@ def score(faces: FaceSet, reconstructions: np.ndarray, facenet: torch.nn.Module)
     """Image and identity metrics of test reconstructions against the originals."""
     test = faces.mask("test")
     originals, templates, identities = faces.faces[test], faces.templates[test], faces.identities[test]
-    reembedded = embed(facenet, to_unit_range(reconstructions))
+    reembedded = embed(facenet, reconstructions)
     cosine = identity.cosine_similarity(reembedded, templates)
     source = faces.names[test][:, None] == faces.names[None, :]
     map_any, _ = identity.map_at_1(reembedded, identities, faces.templates, faces.identities)

@@ -15,6 +15,7 @@ import yaml
 STRATEGIES = ("random", "low_variance", "high_variance")
 FACENET_WEIGHTS = ("casia-webface", "vggface2")
 BAD_IMAGE_POLICIES = ("error", "skip")
+NO_FACE_POLICIES = ("error", "median_box")
 DATASETS = ("mfr2", "lfw", "lfw_pairs", "orl")
 
 
@@ -75,6 +76,48 @@ class SweepParams:
 
 
 @dataclass(frozen=True)
+class ImageParams:
+    channels: int
+
+
+@dataclass(frozen=True)
+class LFWParams:
+    face_size: int
+    margin: int
+    batch_size: int
+    on_no_face: str
+    folds: int
+    pairs_per_fold: int
+    attacker_images: int | None
+
+
+@dataclass(frozen=True)
+class OpenSetParams:
+    face_size: int
+    val_fraction: float
+    min_leakage: float
+    leakages: tuple[float, ...]
+    fmrs: tuple[float, ...]
+    train: TrainParams
+
+
+@dataclass(frozen=True)
+class AblationParams:
+    images: int
+    leakage: float
+    train: TrainParams
+
+
+@dataclass(frozen=True)
+class DefenseParams:
+    fmr: float
+    masking: tuple[float, ...]
+    noise: tuple[float, ...]
+    quantization: tuple[int, ...]
+    biohash: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Params:
     seed: int
     leakage: float
@@ -85,6 +128,11 @@ class Params:
     leak: LeakParams
     train: TrainParams
     sweep: SweepParams
+    image: ImageParams
+    lfw: LFWParams
+    openset: OpenSetParams
+    ablation: AblationParams
+    defenses: DefenseParams
 
 
 class _Section:
@@ -122,10 +170,10 @@ class _Section:
             raise self._fail(key, value, f"a number in {interval}")
         return float(value)
 
-    def choice(self, key: str, allowed: tuple[str, ...]) -> str:
+    def choice(self, key: str, allowed: tuple[Any, ...]) -> Any:
         value = self._get(key)
-        if value not in allowed:
-            raise self._fail(key, value, f"one of {', '.join(allowed)}")
+        if value not in allowed or isinstance(value, bool):
+            raise self._fail(key, value, f"one of {', '.join(map(str, allowed))}")
         return value
 
     def choices(self, key: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
@@ -139,6 +187,21 @@ class _Section:
         if not isinstance(values, list) or not values:
             raise self._fail(key, values, "a non-empty list of numbers in (0, 1]")
         return tuple(check_leakage(value, f"{self._path(key)}[]") for value in values)
+
+    def numbers(self, key: str, low: float, high: float, low_open: bool = False) -> tuple[float, ...]:
+        values = self._get(key)
+        if not isinstance(values, list) or not values:
+            raise self._fail(key, values, f"a non-empty list of numbers in {'(' if low_open else '['}{low}, {high}]")
+        return tuple(_Section({f"{key}[]": v}, self.name).number(f"{key}[]", low, high, low_open) for v in values)
+
+    def integers(self, key: str, minimum: int) -> tuple[int, ...]:
+        values = self._get(key)
+        if not isinstance(values, list) or not values:
+            raise self._fail(key, values, f"a non-empty list of integers >= {minimum}")
+        return tuple(_Section({f"{key}[]": v}, self.name).integer(f"{key}[]", minimum) for v in values)
+
+    def optional_integer(self, key: str, minimum: int) -> int | None:
+        return None if self._get(key) is None else self.integer(key, minimum)
 
     def optional_text(self, key: str) -> str | None:
         value = self._get(key)
@@ -155,6 +218,18 @@ def check_leakage(value: Any, key: str = "leakage") -> float:
     return _Section({key: value}, "").number(key, 0.0, 1.0, low_open=True)
 
 
+def _train_params(train: _Section) -> TrainParams:
+    return TrainParams(
+        epochs=train.integer("epochs", 1),
+        batch_size=train.integer("batch_size", 1),
+        learning_rate=train.number("learning_rate", 0.0, 1.0, low_open=True),
+        dropout=train.number("dropout", 0.0, 1.0, high_open=True),
+        patience=train.integer("patience", 1),
+        identity_weight=train.number("identity_weight", 0.0, 1e6),
+        base_channels=train.integer("base_channels", 4),
+    )
+
+
 def parse_params(raw: dict[str, Any]) -> Params:
     """Validate a params mapping (as read from ``params.yaml``)."""
     top = _Section(raw, "")
@@ -162,6 +237,10 @@ def parse_params(raw: dict[str, Any]) -> Params:
     embed = top.section("embed")
     train = top.section("train")
     sweep = top.section("sweep")
+    lfw = top.section("lfw")
+    openset = top.section("openset")
+    ablation = top.section("ablation")
+    defenses = top.section("defenses")
     return Params(
         seed=top.integer("seed"),
         leakage=top.number("leakage", 0.0, 1.0, low_open=True),
@@ -184,18 +263,40 @@ def parse_params(raw: dict[str, Any]) -> Params:
             val_fraction=embed.number("val_fraction", 0.0, 1.0, low_open=True, high_open=True),
         ),
         leak=LeakParams(strategy=top.section("leak").choice("strategy", STRATEGIES)),
-        train=TrainParams(
-            epochs=train.integer("epochs", 1),
-            batch_size=train.integer("batch_size", 1),
-            learning_rate=train.number("learning_rate", 0.0, 1.0, low_open=True),
-            dropout=train.number("dropout", 0.0, 1.0, high_open=True),
-            patience=train.integer("patience", 1),
-            identity_weight=train.number("identity_weight", 0.0, 1e6),
-            base_channels=train.integer("base_channels", 4),
-        ),
+        train=_train_params(train),
         sweep=SweepParams(
             leakages=sweep.fractions("leakages"),
             strategies=sweep.choices("strategies", STRATEGIES),
+        ),
+        image=ImageParams(channels=top.section("image").choice("channels", (1, 3))),
+        lfw=LFWParams(
+            face_size=lfw.integer("face_size", 32),
+            margin=lfw.integer("margin", 0),
+            batch_size=lfw.integer("batch_size", 1),
+            on_no_face=lfw.choice("on_no_face", NO_FACE_POLICIES),
+            folds=lfw.integer("folds", 2),
+            pairs_per_fold=lfw.integer("pairs_per_fold", 1),
+            attacker_images=lfw.optional_integer("attacker_images", 2),
+        ),
+        openset=OpenSetParams(
+            face_size=openset.integer("face_size", 16),
+            val_fraction=openset.number("val_fraction", 0.0, 1.0, low_open=True, high_open=True),
+            min_leakage=openset.number("min_leakage", 0.0, 1.0, low_open=True),
+            leakages=openset.fractions("leakages"),
+            fmrs=openset.numbers("fmrs", 0.0, 0.5, low_open=True),
+            train=_train_params(openset.section("train")),
+        ),
+        ablation=AblationParams(
+            images=ablation.integer("images", 2),
+            leakage=ablation.number("leakage", 0.0, 1.0, low_open=True),
+            train=_train_params(ablation.section("train")),
+        ),
+        defenses=DefenseParams(
+            fmr=defenses.number("fmr", 0.0, 0.5, low_open=True),
+            masking=defenses.fractions("masking"),
+            noise=defenses.numbers("noise", 0.0, 100.0, low_open=True),
+            quantization=defenses.integers("quantization", 1),
+            biohash=defenses.integers("biohash", 1),
         ),
     )
 

@@ -52,13 +52,13 @@ def reconstruction_grid(path: str | Path, originals: np.ndarray, columns: dict[s
     _save(figure, path)
 
 
-def metric_curves(path: str | Path, rows: Sequence[dict], metrics: Sequence[str]) -> None:
-    """Each metric against leakage, one line per strategy."""
-    strategies = sorted({row["strategy"] for row in rows})
+def metric_curves(path: str | Path, rows: Sequence[dict], metrics: Sequence[str], group: str = "strategy") -> None:
+    """Each metric against leakage, one line per value of ``group`` (the strategy, or the protocol)."""
+    strategies = sorted({row[group] for row in rows})
     figure, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.2), squeeze=False)
     for axis, metric in zip(axes[0], metrics):
         for strategy in strategies:
-            points = sorted((row["leakage"], row[metric]) for row in rows if row["strategy"] == strategy and row[metric] is not None)
+            points = sorted((row["leakage"], row[metric]) for row in rows if row[group] == strategy and row[metric] is not None)
             if points:
                 axis.plot(*zip(*points), marker="o", label=strategy)
         axis.set_xlabel("leakage (fraction of dimensions)")
@@ -82,4 +82,25 @@ def strategy_bars(path: str | Path, rows: Sequence[dict], metric: str) -> None:
     axis.set_ylabel(metric)
     axis.legend(fontsize=8)
     axis.grid(axis="y", alpha=0.3)
+    _save(figure, path)
+
+
+def privacy_utility(path: str | Path, rows: Sequence[dict], privacy: Sequence[str]) -> None:
+    """Per privacy metric, attack success against View 2 accuracy: one line per defense, points labelled
+    by their setting; the unprotected system is the star."""
+    figure, axes = plt.subplots(1, len(privacy), figsize=(5.2 * len(privacy), 4.2), squeeze=False)
+    for axis, metric in zip(axes[0], privacy):
+        for defense in dict.fromkeys(row["defense"] for row in rows):
+            points = [row for row in rows if row["defense"] == defense]
+            if defense == "none":
+                axis.scatter([p["view2_accuracy"] for p in points], [p[metric] for p in points], marker="*", s=160, color="black", label="none", zorder=3)
+                continue
+            line = axis.plot([p["view2_accuracy"] for p in points], [p[metric] for p in points], marker="o", label=defense)[0]
+            for p in points:
+                axis.annotate(f"{p['setting']:g}", (p["view2_accuracy"], p[metric]), fontsize=7, color=line.get_color(), xytext=(3, 3), textcoords="offset points")
+        axis.set_xlabel("LFW View 2 accuracy with protected templates (utility)")
+        axis.set_ylabel(metric)
+        axis.set_title(metric.replace("_", " "), fontsize=9)
+        axis.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=7)
     _save(figure, path)

@@ -31,3 +31,15 @@ def flatten(rows: list[dict]) -> dict[str, float | None]:
         for row in rows
         for metric in TABLE_METRICS
     }
+
+
+def flat_figures(figures: dict, prefix: str = "") -> dict[str, object]:
+    """Nested metrics as one flat row: ``{"facenet": {"map_at_1": x}}`` -> ``{"facenet_map_at_1": x}``."""
+    flat: dict[str, object] = {}
+    for key, value in figures.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flat_figures(value, f"{name}_"))
+        else:
+            flat[name] = value
+    return flat

@@ -1,7 +1,8 @@
 """Embedding-leakage inversion: a decoder trained to rebuild faces from partially leaked templates.
 
-The attacker owns (face, template) pairs, hides the same dimensions the leak hides, and fits the
-decoder with a pixel loss plus an optional identity loss (1 - cosine between the frozen FaceNet's
+The attacker owns (face, template) pairs, hides the same dimensions the leak hides (or, with
+``leakage_range``, a fresh random set of a random fraction per sample, for a mask-conditioned
+decoder that serves any leak), and fits the decoder with a pixel loss plus an optional identity loss (1 - cosine between the frozen FaceNet's
 embedding of the reconstruction and the full original template). The checkpoint with the lowest
 validation loss is kept; training stops when it has not improved for ``patience`` epochs.
 """
@@ -17,6 +18,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from faceleak.defenses.masking import random_masks
 from faceleak.io import save_weights
 from faceleak.models.decoder import EmbeddingDecoder
 from faceleak.models.facenet import standardize
@@ -25,15 +27,26 @@ from faceleak.params import TrainParams
 
 @dataclass
 class InversionData:
-    """Leaked templates, the full templates they came from, and the faces in [-1, 1] (N, 3, H, W)."""
+    """Leaked templates, the full templates they came from, the faces in [-1, 1] (N, 3, H, W) and,
+    for a conditioned decoder, the 0/1 masks of leaked dimensions."""
 
     leaked: torch.Tensor
     templates: torch.Tensor
     faces: torch.Tensor
+    masks: torch.Tensor | None = None
 
     @classmethod
     def from_arrays(cls, leaked: np.ndarray, templates: np.ndarray, faces: torch.Tensor) -> "InversionData":
         return cls(torch.from_numpy(leaked).float(), torch.from_numpy(templates).float(), faces)
+
+    def __getitem__(self, rows: torch.Tensor | np.ndarray | slice) -> "InversionData":
+        masks = None if self.masks is None else self.masks[rows]
+        return InversionData(self.leaked[rows], self.templates[rows], self.faces[rows], masks)
+
+    def randomly_leaked(self, lowest: float, generator: torch.Generator) -> "InversionData":
+        """The full templates with a random leak per sample (see :func:`random_masks`)."""
+        masks = random_masks(len(self.templates), self.templates.shape[1], lowest, generator)
+        return InversionData(self.templates * masks, self.templates, self.faces, masks)
 
 
 @dataclass
@@ -49,15 +62,28 @@ class TrainingHistory:
 class EmbeddingInversionAttack:
     """Decoder-based inversion attack: ``fit`` on attacker pairs, ``run`` on leaked target templates."""
 
-    def __init__(self, params: TrainParams, face_size: int, seed: int, facenet: nn.Module | None = None):
+    def __init__(
+        self,
+        params: TrainParams,
+        face_size: int,
+        seed: int,
+        facenet: nn.Module | None = None,
+        lowest_leakage: float | None = None,
+    ):
         if params.identity_weight > 0 and facenet is None:
             raise ValueError("train.identity_weight > 0 needs the frozen FaceNet model")
         self.params, self.face_size, self.seed, self.facenet = params, face_size, seed, facenet
+        self.lowest_leakage = lowest_leakage
         torch.manual_seed(seed)
-        self.decoder = EmbeddingDecoder(face_size=face_size, base_channels=params.base_channels, dropout=params.dropout)
+        self.decoder = EmbeddingDecoder(
+            face_size=face_size,
+            base_channels=params.base_channels,
+            dropout=params.dropout,
+            conditioned=lowest_leakage is not None,
+        )
 
     def _loss(self, batch: InversionData) -> torch.Tensor:
-        reconstruction = self.decoder(batch.leaked)
+        reconstruction = self.decoder(batch.leaked, batch.masks)
         loss = nn.functional.mse_loss(reconstruction, batch.faces)
         if self.params.identity_weight > 0:
             embedding = nn.functional.normalize(self.facenet(standardize(reconstruction)), dim=1)
@@ -70,14 +96,15 @@ class EmbeddingInversionAttack:
         self.decoder.eval()
         total = 0.0
         for start in range(0, len(data.leaked), 64):
-            part = slice(start, start + 64)
-            batch = InversionData(data.leaked[part], data.templates[part], data.faces[part])
+            batch = data[start : start + 64]
             total += self._loss(batch).item() * len(batch.leaked)
         return total / len(data.leaked)
 
     def fit(self, train: InversionData, val: InversionData) -> "EmbeddingInversionAttack":
         """Train the decoder with early stopping on ``val``; keeps the best checkpoint."""
         generator = torch.Generator().manual_seed(self.seed)
+        if self.lowest_leakage is not None:
+            val = val.randomly_leaked(self.lowest_leakage, torch.Generator().manual_seed(self.seed + 1))
         optimizer = torch.optim.Adam(self.decoder.parameters(), lr=self.params.learning_rate)
         self.history_ = TrainingHistory()
         best_loss, best_state, waited = float("inf"), copy.deepcopy(self.decoder.state_dict()), 0
@@ -86,9 +113,13 @@ class EmbeddingInversionAttack:
             self.decoder.train()
             order = torch.randperm(len(train.leaked), generator=generator)
             epoch_loss = 0.0
-            for start in range(0, len(order), self.params.batch_size):
+            batches = range(0, len(order), self.params.batch_size)
+            for start in tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, disable=len(batches) < 50):
                 index = order[start : start + self.params.batch_size]
-                loss = self._loss(InversionData(train.leaked[index], train.templates[index], train.faces[index]))
+                batch = train[index]
+                if self.lowest_leakage is not None:
+                    batch = batch.randomly_leaked(self.lowest_leakage, generator)
+                loss = self._loss(batch)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
@@ -110,10 +141,16 @@ class EmbeddingInversionAttack:
         return self
 
     @torch.no_grad()
-    def run(self, leaked: np.ndarray) -> torch.Tensor:
-        """Reconstructions in [-1, 1] (N, 3, H, W) of leaked templates."""
+    def run(self, leaked: np.ndarray, mask: np.ndarray | None = None) -> torch.Tensor:
+        """Reconstructions in [-1, 1] (N, 3, H, W) of leaked templates (and their leak mask, if conditioned)."""
         self.decoder.eval()
-        return torch.cat([self.decoder(chunk) for chunk in torch.from_numpy(leaked).float().split(64)])
+        leaked_rows = torch.from_numpy(leaked).float()
+        masks = None if mask is None else torch.from_numpy(np.broadcast_to(mask, leaked.shape).copy()).float()
+        outputs = []
+        for start in range(0, len(leaked_rows), 64):
+            part = slice(start, start + 64)
+            outputs.append(self.decoder(leaked_rows[part], None if masks is None else masks[part]))
+        return torch.cat(outputs)
 
     def save(self, path: str | Path) -> None:
         """Save the decoder's weights atomically."""

@@ -53,7 +53,9 @@ def read_images(paths: Sequence[Path], size: int | None, on_bad_image: str) -> t
 
 
 def to_unit_range(images: np.ndarray) -> torch.Tensor:
-    """uint8 images (N, H, W, 3) -> float tensor (N, 3, H, W) in [-1, 1]."""
+    """uint8 images (N, H, W, 3), or grey (N, H, W, 1) replicated, -> float tensor (N, 3, H, W) in [-1, 1]."""
+    if images.shape[-1] == 1:
+        images = np.repeat(images, 3, axis=-1)
     return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
 
 
@@ -61,3 +63,15 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     """Float images in [-1, 1] (N, 3, H, W) -> uint8 (N, H, W, 3)."""
     pixels = ((images.clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
     return pixels.permute(0, 2, 3, 1).numpy()
+
+
+def to_channels(images: np.ndarray, channels: int) -> np.ndarray:
+    """uint8 (N, H, W, 1|3) images with ``channels`` channels: grey is PIL's 'L' luma, colour repeats grey."""
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {channels}")
+    if images.shape[-1] == channels:
+        return images
+    if channels == 3:
+        return np.repeat(images, 3, axis=-1)
+    luma = images.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return np.clip(np.round(luma), 0, 255).astype(np.uint8)[..., None]

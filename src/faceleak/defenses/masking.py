@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 
 from faceleak.params import STRATEGIES, check_leakage
 
@@ -43,6 +44,12 @@ class DimensionMask:
         self.dimensions_ = dimensions
         return self
 
+    def mask(self) -> np.ndarray:
+        """The 0/1 mask of leaked dimensions (a conditioned decoder's second input)."""
+        mask = np.zeros(self.dimensions_, dtype=np.float32)
+        mask[self.leaked_dimensions_] = 1.0
+        return mask
+
     def transform(self, templates: np.ndarray) -> np.ndarray:
         """Templates with every hidden dimension set to zero."""
         if templates.shape[1] != self.dimensions_:
@@ -50,3 +57,11 @@ class DimensionMask:
         leaked = np.zeros_like(templates)
         leaked[:, self.leaked_dimensions_] = templates[:, self.leaked_dimensions_]
         return leaked
+
+
+def random_masks(count: int, dimensions: int, lowest: float, generator: torch.Generator) -> torch.Tensor:
+    """0/1 masks (count, dimensions): each row leaks a random set of a uniform fraction in [lowest, 1]."""
+    fractions = lowest + (1.0 - lowest) * torch.rand(count, generator=generator)
+    leaked = torch.clamp(torch.floor(fractions * dimensions + 1e-9), min=1)
+    ranks = torch.rand(count, dimensions, generator=generator).argsort(dim=1).argsort(dim=1)
+    return (ranks < leaked[:, None]).float()

@@ -19,6 +19,8 @@ from tqdm import tqdm
 import faceleak  # noqa: F401  (installs the torchvision compatibility step)
 from facenet_pytorch import InceptionResnetV1
 
+from faceleak.data.images import to_unit_range
+
 FACENET_INPUT_SIZE = 160
 EMBEDDING_DIM = 512
 _BN_EPS = 0.001
@@ -182,8 +184,17 @@ def standardize(faces: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def embed(model: InceptionResnetV1, faces: torch.Tensor, batch_size: int = 32, progress: bool = False) -> np.ndarray:
-    """L2-normalised 512-D embeddings of faces in [-1, 1] (N, 3, H, W)."""
-    batches = faces.split(batch_size)
-    outputs = [model(standardize(batch)) for batch in tqdm(batches, desc="embed", disable=not progress)]
+def embed(
+    model: InceptionResnetV1, faces: np.ndarray | torch.Tensor, batch_size: int = 32, progress: bool = False
+) -> np.ndarray:
+    """L2-normalised 512-D embeddings of uint8 faces (N, H, W, 1|3) or float faces in [-1, 1] (N, 3, H, W).
+
+    uint8 arrays are converted batch by batch, so a whole dataset never exists as floats.
+    """
+    outputs = []
+    for start in tqdm(range(0, len(faces), batch_size), desc="embed (FaceNet)", disable=not progress):
+        batch = faces[start : start + batch_size]
+        if isinstance(batch, np.ndarray):
+            batch = to_unit_range(batch)
+        outputs.append(model(standardize(batch)))
     return torch.cat(outputs).numpy().astype(np.float32)

@@ -1,0 +1,56 @@
+"""LFW people as scikit-learn's ``fetch_lfw_people`` serves them: the central crop of each funneled
+250x250 image (rows 70:195, columns 78:172), resized by 0.4 to 50x37, grey, in [0, 1]."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from faceleak.data.images import BadImageError
+from faceleak.data.lfw import person_of
+
+SKLEARN_BOX = (78, 70, 172, 195)  # left, top, right, bottom
+SKLEARN_RESIZE = 0.4
+
+
+def crop_like_sklearn(path: Path, resize: float = SKLEARN_RESIZE) -> np.ndarray:
+    """One face as float32 (50, 37) in [0, 1] for resize 0.4 (colour images are channel-averaged)."""
+    left, top, right, bottom = SKLEARN_BOX
+    size = (int(resize * (right - left)), int(resize * (bottom - top)))
+    try:
+        with Image.open(path) as image:
+            face = np.asarray(image.crop(SKLEARN_BOX).resize(size), dtype=np.float32) / 255.0
+    except FileNotFoundError as error:
+        raise BadImageError(f"image {path} does not exist") from error
+    except OSError as error:
+        raise BadImageError(f"image {path} is corrupt or unreadable: {error}") from error
+    return face.mean(axis=2) if face.ndim == 3 else face
+
+
+def load_people(images: dict[str, Path], min_images: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Faces (N, 50, 37), integer labels and the sorted people with at least ``min_images`` images."""
+    counts = Counter(person_of(name) for name in images)
+    people = sorted(person for person, count in counts.items() if count >= min_images)
+    if not people:
+        raise ValueError(f"no LFW person has {min_images} or more images")
+    chosen = [name for name in images if person_of(name) in set(people)]
+    faces = np.stack([crop_like_sklearn(images[name]) for name in chosen])
+    labels = np.array([people.index(person_of(name)) for name in chosen])
+    return faces, labels, people
+
+
+def stratified_split(labels: np.ndarray, sizes: tuple[int, int, int], seed: int) -> np.ndarray:
+    """Seeded split into 'train' / 'val' / 'test' of the given sizes, each stratified by label."""
+    from sklearn.model_selection import train_test_split
+
+    if sum(sizes) != len(labels):
+        raise ValueError(f"split sizes {sizes} do not add up to the {len(labels)} images")
+    rows = np.arange(len(labels))
+    train, rest = train_test_split(rows, train_size=sizes[0], stratify=labels, random_state=seed)
+    val, test = train_test_split(rest, train_size=sizes[1], stratify=labels[rest], random_state=seed)
+    split = np.empty(len(labels), dtype="<U5")
+    split[train], split[val], split[test] = "train", "val", "test"
+    return split

@@ -1,0 +1,42 @@
+"""Stage openset_attack: the LFW-trained decoder against the MFR2 victims at every leakage of
+``openset.leakages``; SAR (type I and II) at each FMR threshold for FaceNet and dlib, and mAP@1."""
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack
+from faceleak.data.images import to_channels
+from faceleak.data.table import FaceTable
+from faceleak.io import read_json, write_json
+from faceleak.openset import leakage_curve, load_recognizers, resized_uint8, thresholds_from
+from faceleak.plots import reconstruction_grid, write_csv
+from faceleak.report import flat_figures
+from faceleak.stage import start, write_timing
+
+GRID_ROWS = 8
+params = start()
+victims = FaceTable.load("data/openset/victims.npz")
+reference = FaceTable.load("data/lfw/faces.npz").arrays["facenet"]
+thresholds = thresholds_from(read_json("metrics/recognizers.json"))
+attack = EmbeddingInversionAttack(
+    params.openset.train, params.openset.face_size, params.seed, lowest_leakage=params.openset.min_leakage
+).load("models/openset_decoder.pt")
+queries = np.arange(len(victims.names))
+started = time.perf_counter()
+rows, faces = leakage_curve(
+    attack, victims, queries, reference, params.openset.leakages, load_recognizers(Path("models/facenet.pt")), thresholds, params.seed
+)
+seconds = time.perf_counter() - started
+write_json(
+    "metrics/openset.json",
+    {"victims": len(queries), "victim_identities": len(set(victims.people)), "leakage": {f"{row['leakage']:g}": row for row in rows}},
+)
+write_csv("plots/openset_curve.csv", [flat_figures(row) for row in rows])
+shown = sorted({params.openset.leakages[0], *params.openset.leakages[len(params.openset.leakages) // 2 :: 2], params.openset.leakages[-1]})
+originals = to_channels(resized_uint8(victims.faces[:GRID_ROWS], params.openset.face_size), 3)
+reconstruction_grid(
+    "plots/openset_grid.png", originals, {f"leak {lk:g}": faces[lk][:GRID_ROWS] for lk in shown}, list(victims.names[:GRID_ROWS])
+)
+write_timing("openset_attack", seconds, leakages=len(rows), seconds_per_leakage=seconds / len(rows))

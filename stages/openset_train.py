@@ -1,0 +1,41 @@
+"""Stage openset_train: the attacker's mask-conditioned decoder, trained on LFW people outside MFR2."""
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from faceleak.data.lfw import identity_key
+from faceleak.data.table import FaceTable
+from faceleak.io import read_json, write_json
+from faceleak.models.facenet import load_facenet
+from faceleak.openset import identity_split, train_conditioned_attack
+from faceleak.plots import write_history_csv
+from faceleak.stage import start, write_timing
+
+params = start()
+table = FaceTable.load("data/lfw/faces.npz")
+attacker = table.arrays["attacker"]
+people = table.people[attacker]
+victim_keys = {identity_key(face["identity"]) for face in read_json("data/interim/mask_filter.json")["faces"]}
+overlap = sorted({person for person in people if identity_key(person) in victim_keys})
+if overlap:
+    raise RuntimeError(f"attacker data holds victims: {', '.join(overlap[:5])}")
+val = identity_split(people, params.openset.val_fraction, params.seed)
+started = time.perf_counter()
+attack, summary = train_conditioned_attack(
+    table.arrays["facenet"][attacker],
+    table.faces[attacker],
+    people,
+    val,
+    params.openset.train,
+    params.openset.face_size,
+    params.openset.min_leakage,
+    params.seed,
+    load_facenet(Path("models/facenet.pt")) if params.openset.train.identity_weight > 0 else None,
+)
+seconds = time.perf_counter() - started
+attack.save("models/openset_decoder.pt")
+write_json("metrics/openset_train.json", {**summary, "people_shared_with_victims": len(overlap)})
+write_history_csv("plots/openset_loss.csv", attack.history_)
+write_timing("openset_train", seconds, seconds_per_epoch=seconds / summary["epochs_run"], images=int(np.sum(attacker)))
