@@ -27,7 +27,7 @@ queries = np.arange(len(victims.names))
 recognizers = load_recognizers(Path("models/facenet.pt"))
 thresholds = thresholds_from(read_json("metrics/recognizers.json"), (params.defenses.fmr,))
 attack = EmbeddingInversionAttack(
-    params.openset.train, params.openset.face_size, params.seed, lowest_leakage=params.openset.min_leakage
+    params.openset.train, params.openset.face_size, params.seed, recognizers.facenet, lowest_leakage=params.openset.min_leakage
 ).load("models/openset_decoder.pt")
 reference = table.arrays["facenet"][table.arrays["attacker"]]
 settings = params.defenses

@@ -20,14 +20,13 @@ params = start()
 victims = FaceTable.load("data/openset/victims.npz")
 reference = FaceTable.load("data/lfw/faces.npz").arrays["facenet"]
 thresholds = thresholds_from(read_json("metrics/recognizers.json"))
+recognizers = load_recognizers(Path("models/facenet.pt"))
 attack = EmbeddingInversionAttack(
-    params.openset.train, params.openset.face_size, params.seed, lowest_leakage=params.openset.min_leakage
+    params.openset.train, params.openset.face_size, params.seed, recognizers.facenet, lowest_leakage=params.openset.min_leakage
 ).load("models/openset_decoder.pt")
 queries = np.arange(len(victims.names))
 started = time.perf_counter()
-rows, faces = leakage_curve(
-    attack, victims, queries, reference, params.openset.leakages, load_recognizers(Path("models/facenet.pt")), thresholds, params.seed
-)
+rows, faces = leakage_curve(attack, victims, queries, reference, params.openset.leakages, recognizers, thresholds, params.seed)
 seconds = time.perf_counter() - started
 write_json(
     "metrics/openset.json",
