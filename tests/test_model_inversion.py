@@ -121,3 +121,31 @@ def test_prior_training_reduces_reconstruction_error():
     model, history = train_prior(faces, val, FitSettings(epochs=3, batch_size=16, learning_rate=1e-3, patience=5), 64, seed=0)
     assert len(history.val_loss) == 3 and history.train_loss[-1] < history.train_loss[0]
     assert model.encode(torch.from_numpy(faces[:2, None])).shape == (2, 64)
+
+
+def test_output_defenses():
+    from faceleak.defenses.outputs import noisy, rounded, top_label_only
+
+    probabilities = np.array([[0.7, 0.2999, 0.0001]])
+    assert np.array_equal(rounded(2)(probabilities), [[0.7, 0.3, 0.0]])
+    assert np.array_equal(top_label_only(probabilities), [[1.0, 0.0, 0.0]])
+    first, second = noisy(0.05, seed=3), noisy(0.05, seed=3)
+    assert np.allclose(first(probabilities), second(probabilities)) and np.isclose(first(probabilities).sum(), 1.0)
+
+
+def test_mi_face_raises_the_target_confidence_of_a_white_box_victim():
+    from faceleak.attacks.model_inversion import mi_face
+
+    face, confidence = mi_face(_ToyVictim(), target=1, shape=(4, 4), steps=60, learning_rate=0.1, seed=0)
+    assert face.shape == (4, 4) and confidence > 0.95
+
+
+def test_nearest_real_face_on_known_images():
+    from faceleak.metrics.reconstruction import nearest_real_face
+
+    rng = np.random.default_rng(0)
+    real = rng.random((3, 50, 37))
+    result = nearest_real_face(real[1], real)
+    assert result["nearest_index"] == 1 and result["ssim"] == pytest.approx(1.0) and np.isinf(result["psnr_db"])
+    noisy_copy = np.clip(real[2] + 0.05 * rng.standard_normal((50, 37)), 0, 1)
+    assert nearest_real_face(noisy_copy, real)["nearest_index"] == 2

@@ -122,3 +122,23 @@ def _next_generation(
         child = child + mutate * settings.mutation_scale * latent_std * rng.standard_normal(len(child))
         children.append(child)
     return np.stack(children)
+
+
+def mi_face(
+    model: nn.Module, target: int, shape: tuple[int, int], steps: int, learning_rate: float, seed: int
+) -> tuple[np.ndarray, float]:
+    """White-box MI-Face (Fredrikson et al. 2015): gradient descent on the image to minimise
+    1 - p(target), the image kept in (0, 1) through a sigmoid. Returns the face and its confidence."""
+    model.eval()
+    generator = torch.Generator().manual_seed(seed)
+    logits = (0.1 * torch.randn(1, 1, *shape, generator=generator)).requires_grad_(True)
+    optimizer = torch.optim.Adam([logits], lr=learning_rate)
+    for _ in range(steps):
+        confidence = torch.softmax(model(torch.sigmoid(logits)), dim=1)[0, target]
+        optimizer.zero_grad()
+        (1.0 - confidence).backward()
+        optimizer.step()
+    with torch.no_grad():
+        face = torch.sigmoid(logits)
+        confidence = torch.softmax(model(face), dim=1)[0, target].item()
+    return face[0, 0].numpy(), confidence
