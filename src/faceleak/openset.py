@@ -108,7 +108,9 @@ def _unit_rows(rows: np.ndarray) -> np.ndarray:
 def success_figures(
     recon: np.ndarray, genuine: np.ndarray, identities: np.ndarray, queries: np.ndarray, thresholds: dict
 ) -> dict[str, float | int | None]:
-    """Type I (against the source template) and type II (other images of the person) success rates."""
+    """One recognizer's figures: success rates of type I (against the source template) and type II
+    (against the person's other images) at each threshold, mAP@1 with and without the source image in
+    the gallery, and the mean cosine to the source template."""
     type1 = pair_distances(recon, genuine[queries])
     rows, columns = np.nonzero((identities[queries][:, None] == identities[None, :]) & (queries[:, None] != np.arange(len(identities))[None, :]))
     type2 = pair_distances(recon[rows], genuine[columns])
@@ -151,8 +153,9 @@ def resized_uint8(faces: np.ndarray, size: int) -> np.ndarray:
     return to_channels(to_uint8(resized_faces(faces, size)), faces.shape[-1])
 
 
-def reconstruct(attack: EmbeddingInversionAttack, leaked: np.ndarray, mask: np.ndarray, channels: int) -> np.ndarray:
-    """uint8 reconstructions (N, S, S, 3) of leaked templates; grey protocols get grey faces."""
+def reconstruct(attack: EmbeddingInversionAttack, leaked: np.ndarray, mask: np.ndarray | None, channels: int) -> np.ndarray:
+    """uint8 reconstructions (N, S, S, 3) of leaked templates (``mask``: the leak, for a conditioned
+    decoder); grey protocols get grey faces."""
     return to_channels(to_channels(to_uint8(attack.run(leaked, mask)), channels), 3)
 
 
