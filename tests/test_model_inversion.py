@@ -99,14 +99,16 @@ def test_top_label_only_gives_the_search_nothing_to_climb():
 
 
 def test_victim_training_is_seeded_and_learns_a_separable_task():
-    from faceleak.model_inversion import FitSettings, train_victim
+    from faceleak.model_inversion import FaceSet, train_victim
+    from faceleak.training import FitSettings
 
     rng = np.random.default_rng(0)
     labels = np.repeat([0, 1], 40)
     faces = np.clip(rng.normal(0.3, 0.1, (80, 20, 16)) + labels[:, None, None] * 0.4, 0, 1).astype(np.float32)
     split = np.where(np.arange(80) % 4 == 0, "val", "train")
     settings = FitSettings(epochs=4, batch_size=16, learning_rate=3e-3, patience=7, min_delta=1e-4, weight_decay=1e-4, clip_norm=1.0)
-    runs = [train_victim(faces, labels, split, settings, label_smoothing=0.05, seed=1) for _ in range(2)]
+    face_set = FaceSet(faces, labels, ["dark", "bright"], split)
+    runs = [train_victim(face_set, settings, label_smoothing=0.05, seed=1) for _ in range(2)]
     assert runs[0][1].val_loss == runs[1][1].val_loss
     with torch.no_grad():
         predicted = runs[0][0](torch.from_numpy(faces[:, None])).argmax(dim=1).numpy()
@@ -114,7 +116,8 @@ def test_victim_training_is_seeded_and_learns_a_separable_task():
 
 
 def test_prior_training_reduces_reconstruction_error():
-    from faceleak.model_inversion import FitSettings, train_prior
+    from faceleak.model_inversion import train_prior
+    from faceleak.training import FitSettings
 
     faces = np.random.default_rng(0).random((48, 50, 37)).astype(np.float32)
     val = np.arange(48) % 6 == 0
@@ -144,8 +147,123 @@ def test_nearest_real_face_on_known_images():
     from faceleak.metrics.reconstruction import nearest_real_face
 
     rng = np.random.default_rng(0)
-    real = rng.random((3, 50, 37))
+    real = rng.integers(0, 256, (3, 50, 37, 1), dtype=np.uint8)
     result = nearest_real_face(real[1], real)
     assert result["nearest_index"] == 1 and result["ssim"] == pytest.approx(1.0) and np.isinf(result["psnr_db"])
-    noisy_copy = np.clip(real[2] + 0.05 * rng.standard_normal((50, 37)), 0, 1)
-    assert nearest_real_face(noisy_copy, real)["nearest_index"] == 2
+    noisy_copy = np.clip(real[2] + rng.normal(0, 12, (50, 37, 1)), 0, 255).astype(np.uint8)
+    nearest = nearest_real_face(noisy_copy, real)
+    assert nearest["nearest_index"] == 2
+    assert nearest["psnr_db"] == pytest.approx(10 * np.log10(255**2 / np.mean((noisy_copy.astype(float) - real[2]) ** 2)))
+
+
+def test_smoothed_cross_entropy_matches_torch_and_allows_negative_smoothing():
+    from faceleak.model_inversion import smoothed_cross_entropy
+
+    logits, targets = torch.randn(5, 7, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 3, 6, 2, 2])
+    assert torch.isclose(smoothed_cross_entropy(0.05)(logits, targets), nn.CrossEntropyLoss(label_smoothing=0.05)(logits, targets))
+    log_p = torch.log_softmax(logits, dim=1)
+    expected = -(1.05 * log_p[torch.arange(5), targets] - 0.05 / 7 * log_p.sum(dim=1)).mean()
+    assert torch.isclose(smoothed_cross_entropy(-0.05)(logits, targets), expected)
+
+
+def test_orl_crop_keeps_the_centre_at_the_lfw_aspect_ratio():
+    from faceleak.data.orl import crop_like_lfw_people
+
+    faces = np.zeros((1, 112, 92), dtype=np.float32)
+    faces[:, :, :4] = faces[:, :, 87:] = 1.0  # the 4 + 5 columns outside the central 83
+    cropped = crop_like_lfw_people(faces)
+    assert cropped.shape == (1, 50, 37) and cropped.max() == 0.0
+    faces[:, :, 4] = 1.0
+    assert crop_like_lfw_people(faces)[0, :, 0].min() > 0.0
+
+
+def test_linear_probe_on_separable_features_and_two_classes():
+    from faceleak.model_inversion import LinearProbe
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2], 20)
+    features = np.eye(3)[labels] * 5 + 0.1 * rng.standard_normal((60, 3))
+    assert (LinearProbe.fit(features, labels).predict(features) == labels).all()
+    binary = labels < 2
+    probe = LinearProbe.fit(features[binary], labels[binary])
+    assert probe.coef.shape == (2, 3) and (probe.predict(features[binary]) == labels[binary]).all()
+
+
+class _MeanFeatures(nn.Module):
+    """A stand-in for FaceNet: the 4x4 average-pooled grey image as the feature vector."""
+
+    def forward(self, faces):
+        return nn.functional.adaptive_avg_pool2d(faces[:, :1], 4).flatten(1)
+
+
+def _toy_face_set():
+    from faceleak.model_inversion import FaceSet
+
+    rng = np.random.default_rng(1)
+    labels = np.repeat([0, 1], 6)
+    faces = np.clip(rng.random((12, 50, 37)) * 0.5 + labels[:, None, None] * 0.5, 0, 1).astype(np.float32)
+    split = np.tile(["train", "train", "train", "train", "val", "test"], 2)
+    return FaceSet(faces, labels, ["dark", "bright"], split)
+
+
+def test_judges_on_known_reconstructions(tmp_path):
+    from faceleak.model_inversion import FaceSet, Judges, LinearProbe, facenet_features
+
+    face_set = _toy_face_set()
+    face_set.save(tmp_path / "faces.npz")
+    assert np.array_equal(FaceSet.load(tmp_path / "faces.npz").faces, face_set.faces)
+    features = facenet_features(_MeanFeatures(), face_set.faces)
+    train = face_set.split == "train"
+    judges = Judges(_MeanFeatures(), LinearProbe.fit(features[train], face_set.labels[train]), features, face_set, 0.95)
+    copies = face_set.faces[[0, 6]]  # a training face of each person, returned as its "reconstruction"
+    summary, rows = judges.judge(_ToyVictim(), copies, np.array([0, 1]))
+    assert summary["ssim"] == pytest.approx(1.0) and np.isinf(summary["psnr_db"])
+    assert summary["facenet_nn_distance"] == pytest.approx(0.0, abs=1e-6) and summary["knn_accuracy"] == 1.0
+    assert summary["attack_accuracy"] == summary["reconstructed_accuracy"] == 1.0
+    assert summary["real_accuracy"] == 1.0 and summary["mixed_accuracy"] == 1.0
+    assert [row["success"] for row in rows] == [row["confidence"] > 0.95 for row in rows]
+    wrong, _ = judges.judge(_ToyVictim(), copies, np.array([1, 0]))  # each face credited to the other person
+    assert wrong["attack_accuracy"] == 0.0 and wrong["mixed_accuracy"] == pytest.approx(2 / 4)
+
+
+def test_output_defenses_keep_the_victims_answers_and_noise_is_seeded():
+    from faceleak.model_inversion import defended_accuracy, defenses_of
+    from faceleak.model_inversion_params import OutputDefenseParams
+
+    defenses = defenses_of(OutputDefenseParams(rounding=(1,), noise=(0.3,), training_label_smoothing=-0.05))
+    assert [(d.name, d.victim) for d in defenses] == [
+        ("none", "standard"),
+        ("rounding", "standard"),
+        ("top_label", "standard"),
+        ("noise", "standard"),
+        ("negative_label_smoothing", "smoothed"),
+    ]
+    face_set = _toy_face_set()
+    exact = defended_accuracy(_ToyVictim(), defenses[0], face_set, seed=0)
+    assert defended_accuracy(_ToyVictim(), defenses[2], face_set, seed=0) == exact
+    probabilities = np.full((4, 3), 1 / 3)
+    assert np.array_equal(defenses[3].transform(5)(probabilities), defenses[3].transform(5)(probabilities))
+
+
+def test_model_inversion_params_are_checked(tmp_path):
+    import copy
+
+    import yaml
+
+    from faceleak.model_inversion_params import load_model_inversion_params, parse_model_inversion_params
+    from faceleak.params import ParamsError
+    from tests.conftest import PROJECT
+
+    params = load_model_inversion_params(PROJECT / "params.yaml")
+    assert params.splits["lfw"] == (901, 129, 258) and params.genetic.population * params.genetic.generations == 5050
+    raw = yaml.safe_load((PROJECT / "params.yaml").read_text())
+    for change, message in [
+        (("prior", "data", "public"), "model_inversion.prior.data"),
+        (("lfw", "split", [901, 387]), "model_inversion.lfw.split"),
+        (("attack", "curve_generations", [1, 500]), "curve_generations"),
+        (("defenses", "training_label_smoothing", 0.1), "model_inversion.defenses.training_label_smoothing"),
+    ]:
+        bad = copy.deepcopy(raw)
+        bad["model_inversion"][change[0]][change[1]] = change[2]
+        with pytest.raises(ParamsError, match=message):
+            parse_model_inversion_params(bad)

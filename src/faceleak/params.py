@@ -1,7 +1,10 @@
-"""The one typed loader and validator of ``params.yaml``.
+"""The typed loader and validator of ``params.yaml``: the reader every system's schema uses, and the
+schema of the embedding-inversion systems (the spine and the open-set protocol).
 
-Every value is checked on load; a bad one raises :class:`ParamsError` naming the key, the value and
-what is allowed.
+Each other system checks its own sections in its own module (for example
+:mod:`faceleak.model_inversion_params`), so a change to one system's schema does not rerun the
+stages of another. Every value is checked on load; a bad one raises :class:`ParamsError` naming the
+key, the value and what is allowed.
 """
 
 from __future__ import annotations
@@ -135,7 +138,7 @@ class Params:
     defenses: DefenseParams
 
 
-class _Section:
+class Section:
     """Reads and checks the keys of one section, naming ``section.key`` in errors."""
 
     def __init__(self, raw: dict[str, Any], name: str):
@@ -192,13 +195,13 @@ class _Section:
         values = self._get(key)
         if not isinstance(values, list) or not values:
             raise self._fail(key, values, f"a non-empty list of numbers in {'(' if low_open else '['}{low}, {high}]")
-        return tuple(_Section({f"{key}[]": v}, self.name).number(f"{key}[]", low, high, low_open) for v in values)
+        return tuple(Section({f"{key}[]": v}, self.name).number(f"{key}[]", low, high, low_open) for v in values)
 
     def integers(self, key: str, minimum: int) -> tuple[int, ...]:
         values = self._get(key)
         if not isinstance(values, list) or not values:
             raise self._fail(key, values, f"a non-empty list of integers >= {minimum}")
-        return tuple(_Section({f"{key}[]": v}, self.name).integer(f"{key}[]", minimum) for v in values)
+        return tuple(Section({f"{key}[]": v}, self.name).integer(f"{key}[]", minimum) for v in values)
 
     def optional_integer(self, key: str, minimum: int) -> int | None:
         return None if self._get(key) is None else self.integer(key, minimum)
@@ -209,16 +212,16 @@ class _Section:
             raise self._fail(key, value, "null or a non-empty string")
         return value
 
-    def section(self, key: str) -> "_Section":
-        return _Section(self._get(key), self._path(key))
+    def section(self, key: str) -> Section:
+        return Section(self._get(key), self._path(key))
 
 
 def check_leakage(value: Any, key: str = "leakage") -> float:
     """Validate a leakage fraction: a number in (0, 1]."""
-    return _Section({key: value}, "").number(key, 0.0, 1.0, low_open=True)
+    return Section({key: value}, "").number(key, 0.0, 1.0, low_open=True)
 
 
-def _train_params(train: _Section) -> TrainParams:
+def _train_params(train: Section) -> TrainParams:
     return TrainParams(
         epochs=train.integer("epochs", 1),
         batch_size=train.integer("batch_size", 1),
@@ -232,7 +235,7 @@ def _train_params(train: _Section) -> TrainParams:
 
 def parse_params(raw: dict[str, Any]) -> Params:
     """Validate a params mapping (as read from ``params.yaml``)."""
-    top = _Section(raw, "")
+    top = Section(raw, "")
     mask = top.section("mask_filter")
     embed = top.section("embed")
     train = top.section("train")
@@ -301,11 +304,16 @@ def parse_params(raw: dict[str, Any]) -> Params:
     )
 
 
-def load_params(path: str | Path = "params.yaml") -> Params:
-    """Read and validate ``params.yaml``."""
+def read_params_file(path: str | Path = "params.yaml") -> dict[str, Any]:
+    """The raw mapping of a params file."""
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"params file {path} does not exist")
     with path.open() as handle:
         raw = yaml.safe_load(handle)
-    return parse_params(raw or {})
+    return raw or {}
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate the embedding-inversion sections of ``params.yaml``."""
+    return parse_params(read_params_file(path))

@@ -12,8 +12,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from faceleak.attacks.embedding_inversion import TrainingHistory  # noqa: E402
 from faceleak.io import atomic_path  # noqa: E402
+from faceleak.training import FitHistory  # noqa: E402
+
+
+X_LABELS = {"leakage": "leakage (fraction of dimensions)", "queries": "queries to the victim per target"}
 
 
 def write_csv(path: str | Path, rows: Sequence[dict]) -> None:
@@ -24,7 +27,7 @@ def write_csv(path: str | Path, rows: Sequence[dict]) -> None:
         writer.writerows(rows)
 
 
-def write_history_csv(path: str | Path, history: TrainingHistory) -> None:
+def write_history_csv(path: str | Path, history: FitHistory) -> None:
     """Per-epoch train and validation loss."""
     rows = [{"epoch": i + 1, "train_loss": t, "val_loss": v} for i, (t, v) in enumerate(zip(history.train_loss, history.val_loss))]
     write_csv(path, rows)
@@ -37,13 +40,13 @@ def _save(figure: plt.Figure, path: str | Path) -> None:
 
 
 def reconstruction_grid(path: str | Path, originals: np.ndarray, columns: dict[str, np.ndarray], row_labels: Sequence[str]) -> None:
-    """One row per face: the original, then one reconstruction per column label."""
+    """One row per face: the original, then one reconstruction per column label (uint8, RGB or grey (H, W, 1))."""
     titles = ["original", *columns]
     rows = len(originals)
     figure, axes = plt.subplots(rows, len(titles), figsize=(1.6 * len(titles), 1.7 * rows), squeeze=False)
     for r in range(rows):
         for c, images in enumerate([originals, *columns.values()]):
-            axes[r, c].imshow(images[r])
+            axes[r, c].imshow(images[r].squeeze(-1) if images[r].shape[-1] == 1 else images[r], cmap="gray", vmin=0, vmax=255)
             axes[r, c].set_xticks([])
             axes[r, c].set_yticks([])
             if r == 0:
@@ -52,16 +55,16 @@ def reconstruction_grid(path: str | Path, originals: np.ndarray, columns: dict[s
     _save(figure, path)
 
 
-def metric_curves(path: str | Path, rows: Sequence[dict], metrics: Sequence[str], group: str = "strategy") -> None:
-    """Each metric against leakage, one line per value of ``group`` (the strategy, or the protocol)."""
+def metric_curves(path: str | Path, rows: Sequence[dict], metrics: Sequence[str], group: str = "strategy", x: str = "leakage") -> None:
+    """Each metric against ``x`` (leakage, or queries), one line per value of ``group`` (the strategy, the protocol, the defense)."""
     strategies = sorted({row[group] for row in rows})
     figure, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.2), squeeze=False)
     for axis, metric in zip(axes[0], metrics):
         for strategy in strategies:
-            points = sorted((row["leakage"], row[metric]) for row in rows if row[group] == strategy and row[metric] is not None)
+            points = sorted((row[x], row[metric]) for row in rows if row[group] == strategy and row[metric] is not None)
             if points:
                 axis.plot(*zip(*points), marker="o", label=strategy)
-        axis.set_xlabel("leakage (fraction of dimensions)")
+        axis.set_xlabel(X_LABELS.get(x, x))
         axis.set_title(metric)
         axis.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=8)

@@ -6,19 +6,23 @@ import logging
 import random
 import resource
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
 
 from faceleak.io import write_json
-from faceleak.params import Params, load_params
+from faceleak.params import load_params
+
+SystemParams = TypeVar("SystemParams")
 
 
-def start() -> Params:
-    """Configure logging, load and validate ``params.yaml``, seed every RNG."""
+def start(load: Callable[[], SystemParams] = load_params) -> SystemParams:
+    """Configure logging, load and validate the system's params with ``load``, seed every RNG with their ``seed``."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    params = load_params()
+    params = load()
     random.seed(params.seed)
     np.random.seed(params.seed)
     torch.manual_seed(params.seed)

@@ -9,20 +9,19 @@ validation loss is kept; training stops when it has not improved for ``patience`
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from faceleak.defenses.masking import random_masks
 from faceleak.io import save_weights
 from faceleak.models.decoder import EmbeddingDecoder
 from faceleak.models.facenet import standardize
 from faceleak.params import TrainParams
+from faceleak.training import FitSettings, fit
 
 
 @dataclass
@@ -36,27 +35,17 @@ class InversionData:
     masks: torch.Tensor | None = None
 
     @classmethod
-    def from_arrays(cls, leaked: np.ndarray, templates: np.ndarray, faces: torch.Tensor) -> "InversionData":
+    def from_arrays(cls, leaked: np.ndarray, templates: np.ndarray, faces: torch.Tensor) -> InversionData:
         return cls(torch.from_numpy(leaked).float(), torch.from_numpy(templates).float(), faces)
 
-    def __getitem__(self, rows: torch.Tensor | np.ndarray | slice) -> "InversionData":
+    def __getitem__(self, rows: torch.Tensor | np.ndarray | slice) -> InversionData:
         masks = None if self.masks is None else self.masks[rows]
         return InversionData(self.leaked[rows], self.templates[rows], self.faces[rows], masks)
 
-    def randomly_leaked(self, lowest: float, generator: torch.Generator) -> "InversionData":
+    def randomly_leaked(self, lowest: float, generator: torch.Generator) -> InversionData:
         """The full templates with a random leak per sample (see :func:`random_masks`)."""
         masks = random_masks(len(self.templates), self.templates.shape[1], lowest, generator)
         return InversionData(self.templates * masks, self.templates, self.faces, masks)
-
-
-@dataclass
-class TrainingHistory:
-    """Per-epoch losses and where the best checkpoint was."""
-
-    train_loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    best_epoch: int = 0
-    stopped_early: bool = False
 
 
 class EmbeddingInversionAttack:
@@ -100,44 +89,20 @@ class EmbeddingInversionAttack:
             total += self._loss(batch).item() * len(batch.leaked)
         return total / len(data.leaked)
 
-    def fit(self, train: InversionData, val: InversionData) -> "EmbeddingInversionAttack":
-        """Train the decoder with early stopping on ``val``; keeps the best checkpoint."""
-        generator = torch.Generator().manual_seed(self.seed)
+    def fit(self, train: InversionData, val: InversionData) -> EmbeddingInversionAttack:
+        """Train the decoder with early stopping on ``val``; keeps the best checkpoint in ``history_``."""
         if self.lowest_leakage is not None:
             val = val.randomly_leaked(self.lowest_leakage, torch.Generator().manual_seed(self.seed + 1))
-        optimizer = torch.optim.Adam(self.decoder.parameters(), lr=self.params.learning_rate)
-        self.history_ = TrainingHistory()
-        best_loss, best_state, waited = float("inf"), copy.deepcopy(self.decoder.state_dict()), 0
-        progress = tqdm(range(self.params.epochs), desc="train decoder")
-        for epoch in progress:
-            self.decoder.train()
-            order = torch.randperm(len(train.leaked), generator=generator)
-            epoch_loss = 0.0
-            batches = range(0, len(order), self.params.batch_size)
-            for start in tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, disable=len(batches) < 50):
-                index = order[start : start + self.params.batch_size]
-                batch = train[index]
-                if self.lowest_leakage is not None:
-                    batch = batch.randomly_leaked(self.lowest_leakage, generator)
-                loss = self._loss(batch)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                epoch_loss += loss.item() * len(index)
-            val_loss = self._evaluate(val)
-            self.history_.train_loss.append(epoch_loss / len(order))
-            self.history_.val_loss.append(val_loss)
-            progress.set_postfix(train=f"{epoch_loss / len(order):.4f}", val=f"{val_loss:.4f}")
-            if val_loss < best_loss - 1e-6:
-                best_loss, best_state, waited = val_loss, copy.deepcopy(self.decoder.state_dict()), 0
-                self.history_.best_epoch = epoch
-            else:
-                waited += 1
-                if waited >= self.params.patience:
-                    self.history_.stopped_early = True
-                    break
-        self.decoder.load_state_dict(best_state)
-        self.decoder.eval()
+
+        def batch_loss(rows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+            batch = train[rows]
+            if self.lowest_leakage is not None:
+                batch = batch.randomly_leaked(self.lowest_leakage, generator)
+            return self._loss(batch)
+
+        settings = FitSettings(self.params.epochs, self.params.batch_size, self.params.learning_rate, self.params.patience, min_delta=1e-6)
+        optimizer = torch.optim.Adam(self.decoder.parameters(), lr=settings.learning_rate)
+        self.history_ = fit(self.decoder, batch_loss, len(train.leaked), lambda: self._evaluate(val), optimizer, settings, self.seed, "decoder")
         return self
 
     @torch.no_grad()
@@ -156,7 +121,7 @@ class EmbeddingInversionAttack:
         """Save the decoder's weights atomically."""
         save_weights(path, self.decoder.state_dict())
 
-    def load(self, path: str | Path) -> "EmbeddingInversionAttack":
+    def load(self, path: str | Path) -> EmbeddingInversionAttack:
         """Load decoder weights saved by :meth:`save`."""
         if not Path(path).is_file():
             raise FileNotFoundError(f"decoder weights {path} do not exist; run the train stage first")

@@ -57,7 +57,8 @@ class GeneticSettings:
 
 @dataclass
 class InversionResult:
-    """The best face found, its target confidence, and the search's trace."""
+    """The best face found, its target confidence as the oracle returned it, and the search's trace:
+    the best-so-far confidence and latent code after each generation."""
 
     code: np.ndarray
     face: np.ndarray
@@ -65,6 +66,7 @@ class InversionResult:
     queries: int
     queries_to_success: int | None
     best_per_generation: list[float] = field(default_factory=list)
+    codes_per_generation: list[np.ndarray] = field(default_factory=list)
 
 
 def _fitness(probabilities: np.ndarray, target: int) -> np.ndarray:
@@ -85,7 +87,7 @@ def genetic_inversion(
     population = latent_mean + latent_std * rng.standard_normal((settings.population, len(latent_mean)))
     start_queries = oracle.queries
     best_code, best_fitness, best_confidence, success_at = population[0], -np.inf, 0.0, None
-    trace = []
+    trace, codes = [], []
     for _ in range(settings.generations):
         with torch.no_grad():
             faces = decode(torch.from_numpy(population).float())
@@ -96,12 +98,13 @@ def genetic_inversion(
             best_code, best_fitness = population[leader].copy(), fitness[leader]
             best_confidence = float(probabilities[leader, target])
         trace.append(best_confidence)
+        codes.append(best_code)
         if success_at is None and best_confidence > settings.success_confidence:
             success_at = oracle.queries - start_queries
         population = _next_generation(population, fitness, latent_std, settings, rng)
     with torch.no_grad():
         face = decode(torch.from_numpy(best_code[None]).float())[0].numpy()
-    return InversionResult(best_code, face, best_confidence, oracle.queries - start_queries, success_at, trace)
+    return InversionResult(best_code, face, best_confidence, oracle.queries - start_queries, success_at, trace, codes)
 
 
 def _next_generation(

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from faceleak.data.images import BadImageError
+from faceleak.data.images import open_image
 from faceleak.params import NO_FACE_POLICIES
 
 
@@ -24,14 +24,7 @@ class NoFaceError(ValueError):
 
 
 def _load(path: Path, channels: int) -> Image.Image:
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return image.convert("L" if channels == 1 else "RGB").convert("RGB")
-    except FileNotFoundError as error:
-        raise BadImageError(f"image {path} does not exist") from error
-    except (OSError, SyntaxError) as error:
-        raise BadImageError(f"image {path} is corrupt or unreadable: {error}") from error
+    return open_image(path, "L" if channels == 1 else "RGB").convert("RGB")
 
 
 def central_box(boxes: np.ndarray, width: int, height: int) -> np.ndarray:

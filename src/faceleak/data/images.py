@@ -17,16 +17,24 @@ class BadImageError(ValueError):
     """An image file is missing, unreadable or corrupt."""
 
 
-def read_rgb(path: Path, size: int | None = None) -> np.ndarray:
-    """Read an image as uint8 RGB (H, W, 3), optionally resized to ``size`` x ``size``."""
+def open_image(path: Path, mode: str | None = None) -> Image.Image:
+    """An image file, fully loaded and converted to PIL ``mode`` (None keeps the file's mode).
+
+    Raises :class:`BadImageError` naming the file when it is missing, unreadable or corrupt.
+    """
     try:
         with Image.open(path) as image:
             image.load()
-            rgb = image.convert("RGB")
+            return image.copy() if mode is None else image.convert(mode)
     except FileNotFoundError as error:
         raise BadImageError(f"image {path} does not exist") from error
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise BadImageError(f"image {path} is corrupt or unreadable: {error}") from error
+
+
+def read_rgb(path: Path, size: int | None = None) -> np.ndarray:
+    """Read an image as uint8 RGB (H, W, 3), optionally resized to ``size`` x ``size``."""
+    rgb = open_image(path, "RGB")
     if size is not None and rgb.size != (size, size):
         rgb = rgb.resize((size, size), Image.Resampling.BILINEAR)
     return np.asarray(rgb, dtype=np.uint8)

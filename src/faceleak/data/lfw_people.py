@@ -7,9 +7,8 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from faceleak.data.images import BadImageError
+from faceleak.data.images import open_image
 from faceleak.data.lfw import person_of
 
 SKLEARN_BOX = (78, 70, 172, 195)  # left, top, right, bottom
@@ -20,13 +19,7 @@ def crop_like_sklearn(path: Path, resize: float = SKLEARN_RESIZE) -> np.ndarray:
     """One face as float32 (50, 37) in [0, 1] for resize 0.4 (colour images are channel-averaged)."""
     left, top, right, bottom = SKLEARN_BOX
     size = (int(resize * (right - left)), int(resize * (bottom - top)))
-    try:
-        with Image.open(path) as image:
-            face = np.asarray(image.crop(SKLEARN_BOX).resize(size), dtype=np.float32) / 255.0
-    except FileNotFoundError as error:
-        raise BadImageError(f"image {path} does not exist") from error
-    except OSError as error:
-        raise BadImageError(f"image {path} is corrupt or unreadable: {error}") from error
+    face = np.asarray(open_image(path).crop(SKLEARN_BOX).resize(size), dtype=np.float32) / 255.0
     return face.mean(axis=2) if face.ndim == 3 else face
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from faceleak.data.images import open_image
+
 SUBJECTS = 40
 IMAGES_PER_SUBJECT = 10
 
@@ -27,7 +29,17 @@ def load_orl(folder: Path) -> tuple[np.ndarray, np.ndarray]:
         if missing:
             raise ORLError(f"ORL is incomplete: {missing[0]} is missing")
         for path in paths:
-            with Image.open(path) as image:
-                faces.append(np.asarray(image.convert("L"), dtype=np.float32) / 255.0)
+            faces.append(np.asarray(open_image(path, "L"), dtype=np.float32) / 255.0)
             labels.append(subject - 1)
     return np.stack(faces), np.array(labels)
+
+
+def crop_like_lfw_people(faces: np.ndarray, size: tuple[int, int] = (50, 37)) -> np.ndarray:
+    """ORL faces (N, 112, 92) brought to the LFW people's shape: the central crop with LFW's aspect
+    ratio (112 x 83), resized bilinearly to ``size`` (height, width), float32 in [0, 1]."""
+    height, width = faces.shape[1:]
+    crop_width = round(height * size[1] / size[0])
+    left = (width - crop_width) // 2
+    return np.stack(
+        [np.asarray(Image.fromarray(face[:, left : left + crop_width]).resize(size[::-1], Image.Resampling.BILINEAR)) for face in faces]
+    ).astype(np.float32)

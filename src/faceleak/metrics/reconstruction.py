@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from faceleak.metrics.image import psnr_db, ssim
 
 
 def nearest_real_face(reconstruction: np.ndarray, real_faces: np.ndarray) -> dict[str, float | int]:
-    """SSIM and PSNR (dB) of a grey face in [0, 1] against the most similar (by SSIM) of ``real_faces``."""
-    scores = [structural_similarity(reconstruction, real, data_range=1.0) for real in real_faces]
+    """SSIM and PSNR (dB) of a uint8 face (H, W, C) against the most similar (by SSIM) of ``real_faces`` (N, H, W, C)."""
+    scores = ssim(real_faces, np.broadcast_to(reconstruction, real_faces.shape))
     nearest = int(np.argmax(scores))
-    with np.errstate(divide="ignore"):  # an exact copy has infinite PSNR
-        psnr = peak_signal_noise_ratio(real_faces[nearest], reconstruction, data_range=1.0)
+    psnr = psnr_db(real_faces[nearest : nearest + 1], reconstruction[None])[0]
     return {"ssim": float(scores[nearest]), "psnr_db": float(psnr), "nearest_index": nearest}

@@ -1,0 +1,16 @@
+"""Stage mi_data: one victim dataset of the model-inversion experiment (lfw or orl), split stratified."""
+
+import sys
+from pathlib import Path
+
+from faceleak.model_inversion import lfw_face_set, orl_face_set
+from faceleak.model_inversion_params import load_model_inversion_params
+from faceleak.stage import start
+
+name = sys.argv[1]
+params = start(load_model_inversion_params)
+if name == "lfw":
+    face_set = lfw_face_set(Path("data/raw/lfw"), params.lfw_min_images, params.splits["lfw"], params.seed)
+else:
+    face_set = orl_face_set(Path("data/raw/orl"), params.splits["orl"], params.seed)
+face_set.save(f"data/mi/{name}/faces.npz")
