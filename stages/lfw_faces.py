@@ -7,10 +7,10 @@ import numpy as np
 
 from faceleak.data import lfw, mfr2
 from faceleak.data.align import FaceAligner
+from faceleak.data.table import FaceTable
 from faceleak.io import write_json
 from faceleak.models.facenet import embed, load_facenet
-from faceleak.data.table import FaceTable
-from faceleak.stage import start, write_timing
+from faceleak.stage import note_timing, start
 
 params = start()
 images = lfw.list_images(lfw.find_root(Path("data/raw/lfw")))
@@ -40,9 +40,7 @@ write_json(
         "no_face_found": int((~detected).sum()),
     },
 )
-write_timing(
-    "lfw_faces",
-    embedded - started,
+note_timing(compute_seconds=embedded - started,
     images=len(names),
     align_seconds=aligned - started,
     embed_seconds=embedded - aligned,

@@ -10,13 +10,14 @@ from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack
 from faceleak.data.images import to_channels
 from faceleak.data.table import FaceTable
 from faceleak.io import read_json, write_json
-from faceleak.openset import leakage_curve, load_recognizers, resized_uint8, thresholds_from
 from faceleak.plots import reconstruction_grid, write_csv
 from faceleak.report import flat_figures
-from faceleak.stage import start, write_timing
+from faceleak.stage import note_timing, start
+from faceleak.systems.openset.params import load_openset_params
+from faceleak.systems.openset.steps import leakage_curve, load_recognizers, resized_uint8, thresholds_from
 
 GRID_ROWS = 8
-params = start()
+params = start(load_openset_params)
 victims = FaceTable.load("data/openset/victims.npz")
 reference = FaceTable.load("data/lfw/faces.npz").arrays["facenet"]
 thresholds = thresholds_from(read_json("metrics/recognizers.json"))
@@ -38,4 +39,4 @@ originals = to_channels(resized_uint8(victims.faces[:GRID_ROWS], params.openset.
 reconstruction_grid(
     "plots/openset_grid.png", originals, {f"leak {lk:g}": faces[lk][:GRID_ROWS] for lk in shown}, list(victims.names[:GRID_ROWS])
 )
-write_timing("openset_attack", seconds, leakages=len(rows), seconds_per_leakage=seconds / len(rows))
+note_timing(compute_seconds=seconds, leakages=len(rows), seconds_per_leakage=seconds / len(rows))

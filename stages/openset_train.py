@@ -9,11 +9,12 @@ from faceleak.data.lfw import identity_key
 from faceleak.data.table import FaceTable
 from faceleak.io import read_json, write_json
 from faceleak.models.facenet import load_facenet
-from faceleak.openset import identity_split, train_conditioned_attack
 from faceleak.plots import write_history_csv
-from faceleak.stage import start, write_timing
+from faceleak.stage import note_timing, start
+from faceleak.systems.openset.params import load_openset_params
+from faceleak.systems.openset.steps import identity_split, train_conditioned_attack
 
-params = start()
+params = start(load_openset_params)
 table = FaceTable.load("data/lfw/faces.npz")
 attacker = table.arrays["attacker"]
 people = table.people[attacker]
@@ -38,4 +39,4 @@ seconds = time.perf_counter() - started
 attack.save("models/openset_decoder.pt")
 write_json("metrics/openset_train.json", {**summary, "people_shared_with_victims": len(overlap)})
 write_history_csv("plots/openset_loss.csv", attack.history_)
-write_timing("openset_train", seconds, seconds_per_epoch=seconds / summary["epochs_run"], images=int(np.sum(attacker)))
+note_timing(compute_seconds=seconds, seconds_per_epoch=seconds / summary["epochs_run"], images=int(np.sum(attacker)))

@@ -14,7 +14,7 @@ DEFAULT_MIRROR = PROJECT.parent / "shared" / "datasets"
 
 @pytest.fixture(scope="session")
 def mirror() -> Path:
-    folder = Path(os.environ.get("FACELEAK_MIRROR", DEFAULT_MIRROR))
+    folder = Path(os.environ.get("FACELEAK_MIRROR", DEFAULT_MIRROR)).resolve()  # relative to where pytest runs
     if not (folder / "SHA256SUMS").is_file():
         pytest.fail(f"the data mirror {folder} is missing; set FACELEAK_MIRROR to the shared datasets folder")
     return folder

@@ -2,12 +2,11 @@ import numpy as np
 import pytest
 import torch
 
-from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, InversionData
+from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, InversionData, TrainParams
 from faceleak.data.images import to_uint8
-from faceleak.experiment import split_images
-from faceleak.mask_filter import filter_metrics
 from faceleak.models.decoder import EmbeddingDecoder
-from faceleak.params import TrainParams
+from faceleak.systems.spine.mask_filter import filter_metrics
+from faceleak.systems.spine.steps import split_images
 
 PARAMS = TrainParams(epochs=3, batch_size=4, learning_rate=1e-3, dropout=0.1, patience=2, identity_weight=0.0, base_channels=4)
 

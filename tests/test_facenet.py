@@ -55,8 +55,7 @@ def test_missing_weights_file_is_named(tmp_path):
 
 
 def test_identity_loss_trains_through_the_frozen_facenet(converted):
-    from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, InversionData
-    from faceleak.params import TrainParams
+    from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, InversionData, TrainParams
 
     params = TrainParams(epochs=1, batch_size=2, learning_rate=1e-3, dropout=0.0, patience=1, identity_weight=1.0, base_channels=4)
     templates = torch.nn.functional.normalize(torch.randn(4, 512, generator=torch.Generator().manual_seed(0)), dim=1)

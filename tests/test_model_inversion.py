@@ -99,7 +99,7 @@ def test_top_label_only_gives_the_search_nothing_to_climb():
 
 
 def test_victim_training_is_seeded_and_learns_a_separable_task():
-    from faceleak.model_inversion import FaceSet, train_victim
+    from faceleak.systems.model_inversion.steps import FaceSet, train_victim
     from faceleak.training import FitSettings
 
     rng = np.random.default_rng(0)
@@ -116,7 +116,7 @@ def test_victim_training_is_seeded_and_learns_a_separable_task():
 
 
 def test_prior_training_reduces_reconstruction_error():
-    from faceleak.model_inversion import train_prior
+    from faceleak.systems.model_inversion.steps import train_prior
     from faceleak.training import FitSettings
 
     faces = np.random.default_rng(0).random((48, 50, 37)).astype(np.float32)
@@ -157,7 +157,7 @@ def test_nearest_real_face_on_known_images():
 
 
 def test_smoothed_cross_entropy_matches_torch_and_allows_negative_smoothing():
-    from faceleak.model_inversion import smoothed_cross_entropy
+    from faceleak.systems.model_inversion.steps import smoothed_cross_entropy
 
     logits, targets = torch.randn(5, 7, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 3, 6, 2, 2])
     assert torch.isclose(smoothed_cross_entropy(0.05)(logits, targets), nn.CrossEntropyLoss(label_smoothing=0.05)(logits, targets))
@@ -178,7 +178,7 @@ def test_orl_crop_keeps_the_centre_at_the_lfw_aspect_ratio():
 
 
 def test_linear_probe_on_separable_features_and_two_classes():
-    from faceleak.model_inversion import LinearProbe
+    from faceleak.systems.model_inversion.steps import LinearProbe
 
     rng = np.random.default_rng(0)
     labels = np.repeat([0, 1, 2], 20)
@@ -197,7 +197,7 @@ class _MeanFeatures(nn.Module):
 
 
 def _toy_face_set():
-    from faceleak.model_inversion import FaceSet
+    from faceleak.systems.model_inversion.steps import FaceSet
 
     rng = np.random.default_rng(1)
     labels = np.repeat([0, 1], 6)
@@ -207,7 +207,7 @@ def _toy_face_set():
 
 
 def test_judges_on_known_reconstructions(tmp_path):
-    from faceleak.model_inversion import FaceSet, Judges, LinearProbe, facenet_features
+    from faceleak.systems.model_inversion.steps import FaceSet, Judges, LinearProbe, facenet_features
 
     face_set = _toy_face_set()
     face_set.save(tmp_path / "faces.npz")
@@ -227,8 +227,8 @@ def test_judges_on_known_reconstructions(tmp_path):
 
 
 def test_output_defenses_keep_the_victims_answers_and_noise_is_seeded():
-    from faceleak.model_inversion import defended_accuracy, defenses_of
-    from faceleak.model_inversion_params import OutputDefenseParams
+    from faceleak.systems.model_inversion.params import OutputDefenseParams
+    from faceleak.systems.model_inversion.steps import defended_accuracy, defenses_of
 
     defenses = defenses_of(OutputDefenseParams(rounding=(1,), noise=(0.3,), training_label_smoothing=-0.05))
     assert [(d.name, d.victim) for d in defenses] == [
@@ -250,8 +250,8 @@ def test_model_inversion_params_are_checked(tmp_path):
 
     import yaml
 
-    from faceleak.model_inversion_params import load_model_inversion_params, parse_model_inversion_params
     from faceleak.params import ParamsError
+    from faceleak.systems.model_inversion.params import load_model_inversion_params, parse_model_inversion_params
     from tests.conftest import PROJECT
 
     params = load_model_inversion_params(PROJECT / "params.yaml")
@@ -262,6 +262,12 @@ def test_model_inversion_params_are_checked(tmp_path):
         (("lfw", "split", [901, 387]), "model_inversion.lfw.split"),
         (("attack", "curve_generations", [1, 500]), "curve_generations"),
         (("defenses", "training_label_smoothing", 0.1), "model_inversion.defenses.training_label_smoothing"),
+        (("lfw", "split", [1, 1, 1]), r"model_inversion.lfw.split' = \[1, 1, 1\].*1288 images"),
+        (("lfw", "split", [1280, 1, 7]), r"each at least 7"),
+        (("orl", "split", [240, 40, 121]), r"model_inversion.orl.split.*400 images"),
+        (("orl", "targets", 99), r"model_inversion.orl.targets' = 99.*40 people"),
+        (("lfw", "targets", 8), r"model_inversion.lfw.targets' = 8.*7 people"),
+        (("lfw", "min_images", 5), r"model_inversion.lfw.min_images"),
     ]:
         bad = copy.deepcopy(raw)
         bad["model_inversion"][change[0]][change[1]] = change[2]

@@ -5,15 +5,14 @@ import pytest
 import torch
 from PIL import Image
 
-from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack
+from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, TrainParams
 from faceleak.data.align import FaceAligner, NoFaceError
 from faceleak.data.images import to_channels
 from faceleak.defenses.masking import random_masks
 from faceleak.metrics.verification import pair_distances
 from faceleak.models.decoder import EmbeddingDecoder
 from faceleak.models.dlib_face import DlibRecognizer
-from faceleak.openset import train_conditioned_attack
-from faceleak.params import TrainParams
+from faceleak.systems.openset.steps import train_conditioned_attack
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,9 @@ import re
 import pytest
 import yaml
 
-from faceleak.params import ParamsError, load_params, parse_params
+from faceleak.params import ParamsError, load_shared_params, parse_shared_params
+from faceleak.systems.openset.params import load_openset_params, parse_openset_params
+from faceleak.systems.spine.params import load_spine_params, parse_spine_params
 from tests.conftest import PROJECT
 
 
@@ -14,47 +16,64 @@ def raw():
 
 
 def test_project_params_are_valid():
-    params = load_params(PROJECT / "params.yaml")
-    assert 0 < params.leakage <= 1
+    assert 0 < load_spine_params(PROJECT / "params.yaml").leakage <= 1
+    assert load_shared_params(PROJECT / "params.yaml").device in ("auto", "cpu", "cuda")
+    assert load_openset_params(PROJECT / "params.yaml").openset.fmrs == (0.01, 0.001)
 
 
 @pytest.mark.parametrize("value", [0, 0.0, -0.2, 1.01, "0.3", True, None])
 def test_leakage_outside_the_interval_names_the_key(raw, value):
     raw["leakage"] = value
     with pytest.raises(ParamsError, match=r"'leakage'.*\(0\.0, 1\.0\]"):
-        parse_params(raw)
+        parse_spine_params(raw)
 
 
 def test_leakage_one_is_allowed(raw):
     raw["leakage"] = 1
-    assert parse_params(raw).leakage == 1.0
+    assert parse_spine_params(raw).leakage == 1.0
+
+
+def _set(raw: dict, path: str, value) -> dict:
+    bad = copy.deepcopy(raw)
+    *sections, key = path.split(".")
+    target = bad
+    for section in sections:
+        target = target[section]
+    target[key] = value
+    return bad
 
 
 @pytest.mark.parametrize(
-    "section, key, value, message",
+    "parse, path, value, message",
     [
-        ("leak", "strategy", "all", "leak.strategy"),
-        ("train", "epochs", 0, "train.epochs"),
-        ("mask_filter", "threshold", 1.2, "mask_filter.threshold"),
-        ("embed", "on_bad_image", "ignore", "embed.on_bad_image"),
-        ("sweep", "leakages", [0.1, 2.0], "sweep.leakages"),
-        ("weights", "facenet", "imagenet", "weights.facenet"),
-        ("image", "channels", 2, "image.channels"),
-        ("lfw", "on_no_face", "skip", "lfw.on_no_face"),
-        ("lfw", "attacker_images", 1.5, "lfw.attacker_images"),
-        ("openset", "fmrs", [0.001, 0.9], "openset.fmrs[]"),
-        ("defenses", "biohash", [], "defenses.biohash"),
-        ("defenses", "quantization", [2, 0], "defenses.quantization[]"),
+        (parse_spine_params, "spine.leak.strategy", "all", "spine.leak.strategy"),
+        (parse_spine_params, "spine.train.epochs", 0, "spine.train.epochs"),
+        (parse_spine_params, "spine.mask_filter.threshold", 1.2, "spine.mask_filter.threshold"),
+        (parse_spine_params, "spine.embed.on_bad_image", "ignore", "spine.embed.on_bad_image"),
+        (parse_spine_params, "spine.sweep.leakages", [0.1, 2.0], "spine.sweep.leakages"),
+        (parse_spine_params, "device", "tpu", "'device'"),
+        (parse_shared_params, "weights.facenet", "imagenet", "weights.facenet"),
+        (parse_shared_params, "image.channels", 2, "image.channels"),
+        (parse_shared_params, "lfw.on_no_face", "skip", "lfw.on_no_face"),
+        (parse_shared_params, "lfw.attacker_images", 1.5, "lfw.attacker_images"),
+        (parse_openset_params, "openset.fmrs", [0.001, 0.9], "openset.fmrs[]"),
+        (parse_openset_params, "openset.defenses.biohash", [], "openset.defenses.biohash"),
+        (parse_openset_params, "openset.defenses.quantization", [2, 0], "openset.defenses.quantization[]"),
+        (parse_openset_params, "openset.ablation.train.patience", 0, "openset.ablation.train.patience"),
     ],
 )
-def test_bad_values_name_their_key(raw, section, key, value, message):
-    bad = copy.deepcopy(raw)
-    bad[section][key] = value
+def test_bad_values_name_their_key(raw, parse, path, value, message):
     with pytest.raises(ParamsError, match=re.escape(message)):
-        parse_params(bad)
+        parse(_set(raw, path, value))
 
 
 def test_missing_key_is_named(raw):
-    del raw["train"]["patience"]
-    with pytest.raises(ParamsError, match="train.patience' is missing"):
-        parse_params(raw)
+    del raw["spine"]["train"]["patience"]
+    with pytest.raises(ParamsError, match="spine.train.patience' is missing"):
+        parse_spine_params(raw)
+
+
+def test_a_system_reads_only_its_own_section(raw):
+    """A broken model_inversion section does not stop the spine (each system checks its own keys)."""
+    raw["model_inversion"]["orl"]["targets"] = 99
+    assert parse_spine_params(raw).leakage == raw["leakage"]

@@ -16,13 +16,18 @@ from tests.conftest import PROJECT
 
 TINY = {
     "download": {"datasets": ["mfr2", "lfw", "lfw_pairs", "orl"]},
-    "mask_filter": {"folds": 2, "epochs": 1, "image_size": 32},
-    "train": {"epochs": 2, "patience": 1, "base_channels": 4},
-    "sweep": {"leakages": [0.1, 0.5], "strategies": ["random", "low_variance"]},
+    "spine": {
+        "mask_filter": {"folds": 2, "epochs": 1, "image_size": 32},
+        "train": {"epochs": 2, "patience": 1, "base_channels": 4},
+        "sweep": {"leakages": [0.1, 0.5], "strategies": ["random", "low_variance"]},
+    },
     "lfw": {"folds": 2, "pairs_per_fold": 4, "attacker_images": 24},
-    "openset": {"leakages": [0.3, 1.0], "train": {"epochs": 1, "patience": 1, "base_channels": 4}},
-    "ablation": {"images": 12, "train": {"epochs": 1, "patience": 1, "base_channels": 4}},
-    "defenses": {"masking": [0.5], "noise": [0.5], "quantization": [2], "biohash": [64]},
+    "openset": {
+        "leakages": [0.3, 1.0],
+        "train": {"epochs": 1, "patience": 1, "base_channels": 4},
+        "ablation": {"images": 12, "train": {"epochs": 1, "patience": 1, "base_channels": 4}},
+        "defenses": {"masking": [0.5], "noise": [0.5], "quantization": [2], "biohash": [64]},
+    },
     "model_inversion": {
         "victim": {"epochs": 1},
         "prior": {"epochs": 1, "max_images": 200},
@@ -40,20 +45,25 @@ def _dvc(project: Path, *args: str, env: dict) -> str:
     return result.stdout
 
 
+def _merge(params: dict, changes: dict) -> None:
+    for key, value in changes.items():
+        if isinstance(value, dict):
+            _merge(params[key], value)
+        else:
+            params[key] = value
+
+
 def _copy_project(destination: Path) -> None:
-    for name in ("src", "stages", "dvc.yaml", "params.yaml", ".dvc", ".dvcignore"):
+    """The project's pipeline with tiny params, and a link to its .venv (as setup.sh leaves a clone)."""
+    for name in ("bin", "src", "stages", "dvc.yaml", "params.yaml", ".dvc", ".dvcignore", ".gitignore"):
         source = PROJECT / name
         if source.is_dir():
             shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__", "tmp", "cache"))
         elif source.exists():
             shutil.copy2(source, destination / name)
+    (destination / ".venv").symlink_to(Path(sys.executable).parents[1])
     params = yaml.safe_load((destination / "params.yaml").read_text())
-    for section, values in TINY.items():
-        for key, value in values.items():
-            if isinstance(value, dict):
-                params[section][key].update(value)
-            else:
-                params[section][key] = value
+    _merge(params, TINY)
     (destination / "params.yaml").write_text(yaml.safe_dump(params))
 
 
@@ -72,8 +82,9 @@ def test_dvc_repro_end_to_end(tmp_path, mirror):
     project = tmp_path / "project"
     project.mkdir()
     _copy_project(project)
-    env = os.environ | {"FACELEAK_MIRROR": str(mirror), "DVC_NO_ANALYTICS": "1", "HF_HUB_OFFLINE": "1"}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    # Nothing activated: the environment's bin folder is not on PATH; stage commands find .venv themselves.
+    path = [folder for folder in os.environ["PATH"].split(os.pathsep) if Path(folder) != Path(sys.executable).parent]
+    env = os.environ | {"FACELEAK_MIRROR": str(mirror), "DVC_NO_ANALYTICS": "1", "HF_HUB_OFFLINE": "1", "PATH": os.pathsep.join(path)}
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
     _dvc(project, "repro", env=env)
 
@@ -85,7 +96,8 @@ def test_dvc_repro_end_to_end(tmp_path, mirror):
     assert {"random_leak10_map_at_1", "low_variance_leak50_cosine_mean"} <= set(table)
     for name in ("mask_filter", "embed", "train"):
         _assert_finite(project / "metrics" / f"{name}.json")
-    assert json.loads((project / "timings/train.json").read_text())["seconds"] > 0
+    timing = json.loads((project / "timings/spine_train.json").read_text())
+    assert timing["seconds"] > 0 and timing["peak_memory_mb"] > 0
     for figure in ("grid.png", "metrics_vs_leakage.png", "strategies.png"):
         assert (project / "plots" / figure).stat().st_size > 1000
 
@@ -112,12 +124,22 @@ def test_dvc_repro_end_to_end(tmp_path, mirror):
         for figure in (f"mi_{name}_grid.png", f"mi_{name}_budget.png"):
             assert (project / "plots" / figure).stat().st_size > 1000
 
+    for page in ("spine.md", "openset.md", "model_inversion.md", "headline.md"):
+        assert "| " in (project / "docs/results" / page).read_text()
+
     status = _dvc(project, "status", env=env)
     assert "up to date" in status
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.org"]
+    subprocess.run([*git, "add", "-A"], cwd=project, check=True)
+    subprocess.run([*git, "commit", "-qm", "first run"], cwd=project, check=True)
+    again = _dvc(project, "repro", env=env)
+    assert "Running stage" not in again, again
+    changed = subprocess.run(["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True, check=True).stdout
+    assert changed == "", f"a rerun changed tracked files:\n{changed}"
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["leakage"] = 0.5
     (project / "params.yaml").write_text(yaml.safe_dump(params))
     rerun = _dvc(project, "repro", env=env)
     ran = {line.split("'")[1] for line in rerun.splitlines() if line.startswith("Running stage")}
-    assert ran == {"leak", "train", "attack", "evaluate"}, rerun
+    assert ran == {"spine_leak", "spine_train", "spine_attack", "spine_evaluate"}, rerun
     assert json.loads((project / "metrics/evaluate.json").read_text())["leakage"] == 0.5

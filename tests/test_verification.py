@@ -5,7 +5,7 @@ import pytest
 
 from faceleak.data.table import FaceTable
 from faceleak.metrics.verification import best_threshold, success_attack_rate, tenfold_accuracy, threshold_at_fmr
-from faceleak.openset import success_figures, verification_figures
+from faceleak.systems.openset.steps import success_figures, verification_figures
 
 
 def test_threshold_at_fmr_accepts_at_most_the_allowed_impostors():

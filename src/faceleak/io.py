@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from faceleak.errors import MissingInputError
+
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -71,7 +73,7 @@ def read_json(path: str | Path) -> dict[str, Any]:
     """Read a JSON file, naming it if it is missing."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; run the stage that writes it first")
+        raise MissingInputError(f"{path} does not exist; run the stage that writes it first")
     return json.loads(path.read_text())
 
 
@@ -93,7 +95,7 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
     """Read every array of an ``.npz`` into memory."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; run the stage that writes it first")
+        raise MissingInputError(f"{path} does not exist; run the stage that writes it first")
     with np.load(path, allow_pickle=False) as data:
         return {key: data[key] for key in data.files}
 
@@ -105,6 +107,6 @@ def save_weights(target: str | Path, state: dict[str, torch.Tensor]) -> None:
     memory first and only the bytes go to the temporary file.
     """
     buffer = io.BytesIO()
-    torch.save(state, buffer)
+    torch.save({name: tensor.cpu() for name, tensor in state.items()}, buffer)
     with atomic_path(target) as temporary:
         temporary.write_bytes(buffer.getvalue())

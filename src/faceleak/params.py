@@ -1,10 +1,9 @@
-"""The typed loader and validator of ``params.yaml``: the reader every system's schema uses, and the
-schema of the embedding-inversion systems (the spine and the open-set protocol).
+"""The params infrastructure every system's schema uses, and the shared sections of ``params.yaml``.
 
-Each other system checks its own sections in its own module (for example
-:mod:`faceleak.model_inversion_params`), so a change to one system's schema does not rerun the
-stages of another. Every value is checked on load; a bad one raises :class:`ParamsError` naming the
-key, the value and what is allowed.
+``params.yaml`` holds shared keys (``seed``, ``device``, ``download``, ``weights``, ``image``, ``lfw``) and
+one section per system; each system checks its own section in ``faceleak.systems.<system>.params``, so a
+change to one system's schema does not rerun another's stages. Every value is checked on load; a bad one
+raises :class:`ParamsError` naming the key, the value and what is allowed.
 """
 
 from __future__ import annotations
@@ -15,14 +14,15 @@ from typing import Any
 
 import yaml
 
-STRATEGIES = ("random", "low_variance", "high_variance")
+from faceleak.device import DEVICE_CHOICES
+from faceleak.errors import FaceleakError
+
 FACENET_WEIGHTS = ("casia-webface", "vggface2")
-BAD_IMAGE_POLICIES = ("error", "skip")
 NO_FACE_POLICIES = ("error", "median_box")
 DATASETS = ("mfr2", "lfw", "lfw_pairs", "orl")
 
 
-class ParamsError(ValueError):
+class ParamsError(FaceleakError, ValueError):
     """A parameter is missing or has a value that is not allowed."""
 
 
@@ -34,48 +34,6 @@ class DownloadParams:
 @dataclass(frozen=True)
 class WeightsParams:
     facenet: str
-
-
-@dataclass(frozen=True)
-class MaskFilterParams:
-    model: str | None
-    threshold: float
-    folds: int
-    image_size: int
-    epochs: int
-    batch_size: int
-    learning_rate: float
-
-
-@dataclass(frozen=True)
-class EmbedParams:
-    batch_size: int
-    face_size: int
-    on_bad_image: str
-    test_fraction: float
-    val_fraction: float
-
-
-@dataclass(frozen=True)
-class LeakParams:
-    strategy: str
-
-
-@dataclass(frozen=True)
-class TrainParams:
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    dropout: float
-    patience: int
-    identity_weight: float
-    base_channels: int
-
-
-@dataclass(frozen=True)
-class SweepParams:
-    leakages: tuple[float, ...]
-    strategies: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -95,47 +53,15 @@ class LFWParams:
 
 
 @dataclass(frozen=True)
-class OpenSetParams:
-    face_size: int
-    val_fraction: float
-    min_leakage: float
-    leakages: tuple[float, ...]
-    fmrs: tuple[float, ...]
-    train: TrainParams
+class SharedParams:
+    """The keys every system may read: seed, device, datasets, FaceNet weights, image channels, LFW alignment."""
 
-
-@dataclass(frozen=True)
-class AblationParams:
-    images: int
-    leakage: float
-    train: TrainParams
-
-
-@dataclass(frozen=True)
-class DefenseParams:
-    fmr: float
-    masking: tuple[float, ...]
-    noise: tuple[float, ...]
-    quantization: tuple[int, ...]
-    biohash: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class Params:
     seed: int
-    leakage: float
+    device: str
     download: DownloadParams
     weights: WeightsParams
-    mask_filter: MaskFilterParams
-    embed: EmbedParams
-    leak: LeakParams
-    train: TrainParams
-    sweep: SweepParams
     image: ImageParams
     lfw: LFWParams
-    openset: OpenSetParams
-    ablation: AblationParams
-    defenses: DefenseParams
 
 
 class Section:
@@ -221,56 +147,15 @@ def check_leakage(value: Any, key: str = "leakage") -> float:
     return Section({key: value}, "").number(key, 0.0, 1.0, low_open=True)
 
 
-def _train_params(train: Section) -> TrainParams:
-    return TrainParams(
-        epochs=train.integer("epochs", 1),
-        batch_size=train.integer("batch_size", 1),
-        learning_rate=train.number("learning_rate", 0.0, 1.0, low_open=True),
-        dropout=train.number("dropout", 0.0, 1.0, high_open=True),
-        patience=train.integer("patience", 1),
-        identity_weight=train.number("identity_weight", 0.0, 1e6),
-        base_channels=train.integer("base_channels", 4),
-    )
-
-
-def parse_params(raw: dict[str, Any]) -> Params:
-    """Validate a params mapping (as read from ``params.yaml``)."""
+def parse_shared_params(raw: dict[str, Any]) -> SharedParams:
+    """Validate the shared keys of a params mapping."""
     top = Section(raw, "")
-    mask = top.section("mask_filter")
-    embed = top.section("embed")
-    train = top.section("train")
-    sweep = top.section("sweep")
     lfw = top.section("lfw")
-    openset = top.section("openset")
-    ablation = top.section("ablation")
-    defenses = top.section("defenses")
-    return Params(
+    return SharedParams(
         seed=top.integer("seed"),
-        leakage=top.number("leakage", 0.0, 1.0, low_open=True),
+        device=top.choice("device", DEVICE_CHOICES),
         download=DownloadParams(datasets=top.section("download").choices("datasets", DATASETS)),
         weights=WeightsParams(facenet=top.section("weights").choice("facenet", FACENET_WEIGHTS)),
-        mask_filter=MaskFilterParams(
-            model=mask.optional_text("model"),
-            threshold=mask.number("threshold", 0.5, 1.0),
-            folds=mask.integer("folds", 2),
-            image_size=mask.integer("image_size", 32),
-            epochs=mask.integer("epochs", 1),
-            batch_size=mask.integer("batch_size", 1),
-            learning_rate=mask.number("learning_rate", 0.0, 1.0, low_open=True),
-        ),
-        embed=EmbedParams(
-            batch_size=embed.integer("batch_size", 1),
-            face_size=embed.integer("face_size", 32),
-            on_bad_image=embed.choice("on_bad_image", BAD_IMAGE_POLICIES),
-            test_fraction=embed.number("test_fraction", 0.0, 1.0, low_open=True, high_open=True),
-            val_fraction=embed.number("val_fraction", 0.0, 1.0, low_open=True, high_open=True),
-        ),
-        leak=LeakParams(strategy=top.section("leak").choice("strategy", STRATEGIES)),
-        train=_train_params(train),
-        sweep=SweepParams(
-            leakages=sweep.fractions("leakages"),
-            strategies=sweep.choices("strategies", STRATEGIES),
-        ),
         image=ImageParams(channels=top.section("image").choice("channels", (1, 3))),
         lfw=LFWParams(
             face_size=lfw.integer("face_size", 32),
@@ -280,26 +165,6 @@ def parse_params(raw: dict[str, Any]) -> Params:
             folds=lfw.integer("folds", 2),
             pairs_per_fold=lfw.integer("pairs_per_fold", 1),
             attacker_images=lfw.optional_integer("attacker_images", 2),
-        ),
-        openset=OpenSetParams(
-            face_size=openset.integer("face_size", 16),
-            val_fraction=openset.number("val_fraction", 0.0, 1.0, low_open=True, high_open=True),
-            min_leakage=openset.number("min_leakage", 0.0, 1.0, low_open=True),
-            leakages=openset.fractions("leakages"),
-            fmrs=openset.numbers("fmrs", 0.0, 0.5, low_open=True),
-            train=_train_params(openset.section("train")),
-        ),
-        ablation=AblationParams(
-            images=ablation.integer("images", 2),
-            leakage=ablation.number("leakage", 0.0, 1.0, low_open=True),
-            train=_train_params(ablation.section("train")),
-        ),
-        defenses=DefenseParams(
-            fmr=defenses.number("fmr", 0.0, 0.5, low_open=True),
-            masking=defenses.fractions("masking"),
-            noise=defenses.numbers("noise", 0.0, 100.0, low_open=True),
-            quantization=defenses.integers("quantization", 1),
-            biohash=defenses.integers("biohash", 1),
         ),
     )
 
@@ -314,6 +179,6 @@ def read_params_file(path: str | Path = "params.yaml") -> dict[str, Any]:
     return raw or {}
 
 
-def load_params(path: str | Path = "params.yaml") -> Params:
-    """Read and validate the embedding-inversion sections of ``params.yaml``."""
-    return parse_params(read_params_file(path))
+def load_shared_params(path: str | Path = "params.yaml") -> SharedParams:
+    """Read and validate the shared keys of ``params.yaml``."""
+    return parse_shared_params(read_params_file(path))

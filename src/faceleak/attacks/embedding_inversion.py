@@ -17,11 +17,25 @@ import torch
 from torch import nn
 
 from faceleak.defenses.masking import random_masks
+from faceleak.device import active_device
+from faceleak.errors import MissingInputError
 from faceleak.io import save_weights
 from faceleak.models.decoder import EmbeddingDecoder
 from faceleak.models.facenet import standardize
-from faceleak.params import TrainParams
 from faceleak.training import FitSettings, fit
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """The decoder's width and training settings; ``identity_weight`` weighs the identity loss."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    dropout: float
+    patience: int
+    identity_weight: float
+    base_channels: int
 
 
 @dataclass
@@ -41,6 +55,11 @@ class InversionData:
     def __getitem__(self, rows: torch.Tensor | np.ndarray | slice) -> InversionData:
         masks = None if self.masks is None else self.masks[rows]
         return InversionData(self.leaked[rows], self.templates[rows], self.faces[rows], masks)
+
+    def to(self, device: torch.device) -> InversionData:
+        """The same data on ``device``."""
+        masks = None if self.masks is None else self.masks.to(device)
+        return InversionData(self.leaked.to(device), self.templates.to(device), self.faces.to(device), masks)
 
     def randomly_leaked(self, lowest: float, generator: torch.Generator) -> InversionData:
         """The full templates with a random leak per sample (see :func:`random_masks`)."""
@@ -69,9 +88,10 @@ class EmbeddingInversionAttack:
             base_channels=params.base_channels,
             dropout=params.dropout,
             conditioned=lowest_leakage is not None,
-        )
+        ).to(active_device())
 
     def _loss(self, batch: InversionData) -> torch.Tensor:
+        batch = batch.to(active_device())
         reconstruction = self.decoder(batch.leaked, batch.masks)
         loss = nn.functional.mse_loss(reconstruction, batch.faces)
         if self.params.identity_weight > 0:
@@ -109,12 +129,13 @@ class EmbeddingInversionAttack:
     def run(self, leaked: np.ndarray, mask: np.ndarray | None = None) -> torch.Tensor:
         """Reconstructions in [-1, 1] (N, 3, H, W) of leaked templates (and their leak mask, if conditioned)."""
         self.decoder.eval()
-        leaked_rows = torch.from_numpy(leaked).float()
-        masks = None if mask is None else torch.from_numpy(np.broadcast_to(mask, leaked.shape).copy()).float()
+        device = active_device()
+        leaked_rows = torch.from_numpy(leaked).float().to(device)
+        masks = None if mask is None else torch.from_numpy(np.broadcast_to(mask, leaked.shape).copy()).float().to(device)
         outputs = []
         for start in range(0, len(leaked_rows), 64):
             part = slice(start, start + 64)
-            outputs.append(self.decoder(leaked_rows[part], None if masks is None else masks[part]))
+            outputs.append(self.decoder(leaked_rows[part], None if masks is None else masks[part]).cpu())
         return torch.cat(outputs)
 
     def save(self, path: str | Path) -> None:
@@ -124,7 +145,7 @@ class EmbeddingInversionAttack:
     def load(self, path: str | Path) -> EmbeddingInversionAttack:
         """Load decoder weights saved by :meth:`save`."""
         if not Path(path).is_file():
-            raise FileNotFoundError(f"decoder weights {path} do not exist; run the train stage first")
+            raise MissingInputError(f"decoder weights {path} do not exist; run the spine_train stage first")
         self.decoder.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         self.decoder.eval()
         return self

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from faceleak.device import device_of
+
 ProbabilityTransform = Callable[[np.ndarray], np.ndarray]
 
 
@@ -28,10 +30,11 @@ class QueryOracle:
 
     def __init__(self, model: nn.Module, transform: ProbabilityTransform | None = None):
         model.eval()
+        device = device_of(model)
 
         @torch.no_grad()
         def probabilities(faces: torch.Tensor) -> np.ndarray:
-            output = torch.softmax(model(faces), dim=1).numpy()
+            output = torch.softmax(model(faces.to(device)), dim=1).cpu().numpy()
             return output if transform is None else transform(output)
 
         self._probabilities = probabilities
@@ -103,7 +106,7 @@ def genetic_inversion(
             success_at = oracle.queries - start_queries
         population = _next_generation(population, fitness, latent_std, settings, rng)
     with torch.no_grad():
-        face = decode(torch.from_numpy(best_code[None]).float())[0].numpy()
+        face = decode(torch.from_numpy(best_code[None]).float())[0].cpu().numpy()
     return InversionResult(best_code, face, best_confidence, oracle.queries - start_queries, success_at, trace, codes)
 
 
@@ -134,7 +137,7 @@ def mi_face(
     1 - p(target), the image kept in (0, 1) through a sigmoid. Returns the face and its confidence."""
     model.eval()
     generator = torch.Generator().manual_seed(seed)
-    logits = (0.1 * torch.randn(1, 1, *shape, generator=generator)).requires_grad_(True)
+    logits = (0.1 * torch.randn(1, 1, *shape, generator=generator)).to(device_of(model)).requires_grad_(True)
     optimizer = torch.optim.Adam([logits], lr=learning_rate)
     for _ in range(steps):
         confidence = torch.softmax(model(torch.sigmoid(logits)), dim=1)[0, target]
@@ -144,4 +147,4 @@ def mi_face(
     with torch.no_grad():
         face = torch.sigmoid(logits)
         confidence = torch.softmax(model(face), dim=1)[0, target].item()
-    return face[0, 0].numpy(), confidence
+    return face[0, 0].cpu().numpy(), confidence

@@ -16,10 +16,12 @@ from PIL import Image
 from tqdm import tqdm
 
 from faceleak.data.images import open_image
+from faceleak.device import active_device
+from faceleak.errors import FaceleakError
 from faceleak.params import NO_FACE_POLICIES
 
 
-class NoFaceError(ValueError):
+class NoFaceError(FaceleakError, ValueError):
     """MTCNN found no face in an image."""
 
 
@@ -59,7 +61,7 @@ class FaceAligner:
         if not 0 <= margin < size:
             raise ValueError(f"margin must be in [0, size), got {margin} for size {size}")
         self.size, self.margin, self.channels, self.batch_size = size, margin, channels, batch_size
-        self.detector = MTCNN(image_size=size, margin=margin, keep_all=True, device="cpu")
+        self.detector = MTCNN(image_size=size, margin=margin, keep_all=True, device=active_device())
 
     def _detect(self, images: list[Image.Image]) -> list[np.ndarray | None]:
         same_size = len({image.size for image in images}) == 1
@@ -80,7 +82,10 @@ class FaceAligner:
         detected = np.array([box is not None for box in boxes])
         if not detected.all() and (on_no_face == "error" or not detected.any()):
             missing = [str(paths[i]) for i in np.flatnonzero(~detected)[:5]]
-            raise NoFaceError(f"MTCNN found no face in {int((~detected).sum())} image(s), e.g. {', '.join(missing)}")
+            raise NoFaceError(
+                f"MTCNN found no face in {int((~detected).sum())} image(s), e.g. {', '.join(missing)}; "
+                "remove those images, or set lfw.on_no_face: median_box to crop the median detected box"
+            )
         fallback = np.median(np.stack([box for box in boxes if box is not None]), axis=0)
         crops = [
             crop(_load(path, self.channels), fallback if box is None else box, self.size, self.margin)

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from tqdm import tqdm
 
+from faceleak.errors import FaceleakError
 from faceleak.io import atomic_directory, atomic_path
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ MIRROR_ENV = "FACELEAK_MIRROR"
 CHUNK = 1 << 20
 
 
-class FetchError(RuntimeError):
+class FetchError(FaceleakError, RuntimeError):
     """A dataset could not be fetched, verified or extracted."""
 
 
@@ -81,13 +82,19 @@ def verify_checksum(path: Path, expected: str) -> None:
     """Raise :class:`FetchError` if ``path``'s sha256 is not ``expected``."""
     actual = sha256_of(path)
     if actual != expected.lower():
-        raise FetchError(f"checksum mismatch for {path}: expected sha256 {expected}, got {actual}")
+        raise FetchError(
+            f"checksum mismatch for {path}: expected sha256 {expected}, got {actual}; the file is corrupt or "
+            "another release: replace it with the published file (delete it and run the download stage again)"
+        )
 
 
 def _mirror_checksums(mirror: Path) -> dict[str, str]:
     sums = mirror / "SHA256SUMS"
     if not sums.is_file():
-        raise FetchError(f"mirror folder {mirror} (from ${MIRROR_ENV}) has no SHA256SUMS file")
+        raise FetchError(
+            f"mirror folder {mirror} (from ${MIRROR_ENV}) has no SHA256SUMS file; point ${MIRROR_ENV} at the "
+            "mirror's folder, or write one there with `sha256sum * > SHA256SUMS`"
+        )
     checksums = {}
     for line in sums.read_text().splitlines():
         if line.strip():
@@ -105,7 +112,7 @@ def _from_mirror(remote: RemoteFile, mirror: Path) -> tuple[Path, str]:
         )
     expected = _mirror_checksums(mirror).get(remote.mirror_name)
     if expected is None:
-        raise FetchError(f"{remote.mirror_name} is not listed in {mirror / 'SHA256SUMS'}")
+        raise FetchError(f"{remote.mirror_name} is not listed in {mirror / 'SHA256SUMS'}; add its sha256 line there")
     verify_checksum(source, expected)
     return source, expected
 

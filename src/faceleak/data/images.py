@@ -10,10 +10,12 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from faceleak.errors import FaceleakError
+
 log = logging.getLogger(__name__)
 
 
-class BadImageError(ValueError):
+class BadImageError(FaceleakError, ValueError):
     """An image file is missing, unreadable or corrupt."""
 
 

@@ -9,11 +9,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from faceleak.errors import FaceleakError
+
 LFW_FOLDER = "lfw_funneled"
 PAIRS_FILE = "lfw-pairs.txt"
 
 
-class LFWError(ValueError):
+class LFWError(FaceleakError, ValueError):
     """The LFW copy or its pairs file is not what the pipeline expects."""
 
 

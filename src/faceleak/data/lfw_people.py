@@ -13,6 +13,22 @@ from faceleak.data.lfw import person_of
 
 SKLEARN_BOX = (78, 70, 172, 195)  # left, top, right, bottom
 SKLEARN_RESIZE = 0.4
+# Images per person of every LFW person with 20 or more images (13,233 images in all), largest first:
+# what the params check knows about LFW before any data is read.
+LFW_IMAGES_PER_PERSON = (
+    530, 236, 144, 121, 109, 77, 71, 60, 55, 53, 52, 52, 49, 48, 44, 42, 42, 41, 41, 39, 39, 37, 36, 35, 33, 33,
+    33, 32, 32, 32, 31, 31, 30, 30, 29, 29, 28, 28, 27, 26, 26, 25, 24, 24, 24, 23, 23, 23, 22, 22, 22, 22, 22,
+    21, 21, 21, 21, 20, 20, 20, 20, 20,
+)
+FEWEST_KNOWN_IMAGES = 20
+
+
+def people_with_at_least(min_images: int) -> tuple[int, int]:
+    """(people, images) of LFW people with at least ``min_images`` images (``min_images`` >= 20)."""
+    if min_images < FEWEST_KNOWN_IMAGES:
+        raise ValueError(f"LFW's sizes are known here for min_images >= {FEWEST_KNOWN_IMAGES}, not {min_images}")
+    counts = [count for count in LFW_IMAGES_PER_PERSON if count >= min_images]
+    return len(counts), sum(counts)
 
 
 def crop_like_sklearn(path: Path, resize: float = SKLEARN_RESIZE) -> np.ndarray:

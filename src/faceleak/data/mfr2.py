@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from faceleak.errors import FaceleakError
+
 EXPECTED_IMAGES = 269
 EXPECTED_IDENTITIES = 53
 UNMASKED_LABEL = "no-mask"
 
 
-class MFR2Error(ValueError):
+class MFR2Error(FaceleakError, ValueError):
     """The MFR2 folder does not hold what the dataset should."""
 
 

@@ -8,12 +8,13 @@ import numpy as np
 from PIL import Image
 
 from faceleak.data.images import open_image
+from faceleak.errors import FaceleakError
 
 SUBJECTS = 40
 IMAGES_PER_SUBJECT = 10
 
 
-class ORLError(ValueError):
+class ORLError(FaceleakError, ValueError):
     """The ORL copy is not the 40 x 10 layout."""
 
 

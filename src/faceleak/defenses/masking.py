@@ -12,7 +12,9 @@ import math
 import numpy as np
 import torch
 
-from faceleak.params import STRATEGIES, check_leakage
+from faceleak.params import check_leakage
+
+STRATEGIES = ("random", "low_variance", "high_variance")
 
 
 def leaked_count(leakage: float, dimensions: int) -> int:
@@ -25,7 +27,7 @@ class DimensionMask:
 
     def __init__(self, leakage: float, strategy: str = "random", seed: int = 0):
         if strategy not in STRATEGIES:
-            raise ValueError(f"leak.strategy = {strategy!r} is not allowed; expected one of {', '.join(STRATEGIES)}")
+            raise ValueError(f"spine.leak.strategy = {strategy!r} is not allowed; expected one of {', '.join(STRATEGIES)}")
         self.leakage = check_leakage(leakage)
         self.strategy = strategy
         self.seed = seed

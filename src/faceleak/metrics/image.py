@@ -15,6 +15,7 @@ from skimage.metrics import structural_similarity
 
 import faceleak  # noqa: F401  (installs the torchvision compatibility step)
 from faceleak.data.images import to_unit_range
+from faceleak.device import active_device
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +62,10 @@ def lpips_distance(originals: np.ndarray, reconstructions: np.ndarray, net: str 
         return None, reason
     import lpips
 
-    model = lpips.LPIPS(net=net, verbose=False).eval()
+    device = active_device()
+    model = lpips.LPIPS(net=net, verbose=False).eval().to(device)
     with torch.no_grad():
-        distances = model(to_unit_range(originals), to_unit_range(reconstructions)).flatten().numpy()
+        distances = model(to_unit_range(originals).to(device), to_unit_range(reconstructions).to(device)).flatten().cpu().numpy()
     return distances, f"LPIPS with the pretrained {net} backbone"
 
 
@@ -87,10 +89,11 @@ def inception_fid(originals: np.ndarray, reconstructions: np.ndarray) -> tuple[f
         return None, reason
     from pytorch_fid.inception import InceptionV3
 
-    model = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[2048]]).eval()
+    device = active_device()
+    model = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[2048]]).eval().to(device)
     with torch.no_grad():
         features = [
-            model(torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255.0))[0].flatten(1).numpy()
+            model(torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255.0).to(device))[0].flatten(1).cpu().numpy()
             for images in (originals, reconstructions)
         ]
     return frechet_distance(*features), "FID on pytorch-fid Inception pool3 features"

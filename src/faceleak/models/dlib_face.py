@@ -13,6 +13,7 @@ import numpy as np
 from tqdm import tqdm
 
 from faceleak.data.images import to_channels
+from faceleak.errors import FaceleakError
 
 DLIB_EMBEDDING_DIM = 128
 # Where dlib's HOG detector puts the face in aligned crops, as fractions (left, top, right, bottom):
@@ -21,7 +22,7 @@ FACE_BOX = (0.21, 0.24, 0.79, 0.88)
 CHIP_SIZE = 150
 
 
-class DlibUnavailable(RuntimeError):
+class DlibUnavailable(FaceleakError, RuntimeError):
     """dlib or its model files are not installed."""
 
 

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from facenet_pytorch import InceptionResnetV1
 from tqdm import tqdm
 
 import faceleak  # noqa: F401  (installs the torchvision compatibility step)
-from facenet_pytorch import InceptionResnetV1
-
 from faceleak.data.images import to_unit_range
+from faceleak.device import active_device, device_of
+from faceleak.errors import FaceleakError, MissingInputError
 
 FACENET_INPUT_SIZE = 160
 EMBEDDING_DIM = 512
@@ -38,7 +39,7 @@ _TF_TOP_LEVEL = {
 _TF_REPEATS = {"Repeat": "repeat_1", "Repeat_1": "repeat_2", "Repeat_2": "repeat_3"}
 
 
-class FaceNetUnavailable(RuntimeError):
+class FaceNetUnavailable(FaceleakError, RuntimeError):
     """Raised when pretrained FaceNet weights cannot be obtained."""
 
 
@@ -164,11 +165,11 @@ def pretrained_state_dict(kind: str) -> dict[str, torch.Tensor]:
 def load_facenet(weights: Path) -> InceptionResnetV1:
     """An eval-mode, frozen ``InceptionResnetV1`` with weights saved by the weights stage."""
     if not Path(weights).is_file():
-        raise FileNotFoundError(f"FaceNet weights {weights} do not exist; run the weights stage first")
+        raise MissingInputError(f"FaceNet weights {weights} do not exist; run the weights stage first")
     model = InceptionResnetV1(classify=False)
     model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     model.eval().requires_grad_(False)
-    return model
+    return model.to(active_device())
 
 
 def standardize(faces: torch.Tensor) -> torch.Tensor:
@@ -191,10 +192,10 @@ def embed(
 
     uint8 arrays are converted batch by batch, so a whole dataset never exists as floats.
     """
-    outputs = []
+    outputs, device = [], device_of(model)
     for start in tqdm(range(0, len(faces), batch_size), desc="embed (FaceNet)", disable=not progress):
         batch = faces[start : start + batch_size]
         if isinstance(batch, np.ndarray):
             batch = to_unit_range(batch)
-        outputs.append(model(standardize(batch)))
+        outputs.append(model(standardize(batch.to(device))).cpu())
     return torch.cat(outputs).numpy().astype(np.float32)

@@ -11,15 +11,17 @@ import numpy as np
 import torch
 from sklearn.model_selection import GroupKFold
 from tqdm import tqdm
+from transformers import ConvNextConfig, ConvNextForImageClassification
 
 import faceleak  # noqa: F401  (installs the torchvision compatibility step)
 from faceleak.data.images import to_unit_range
-from transformers import ConvNextConfig, ConvNextForImageClassification
+from faceleak.device import active_device, device_of
+from faceleak.errors import FaceleakError
 
 UNMASKED, MASKED = 0, 1
 
 
-class MaskModelUnavailable(RuntimeError):
+class MaskModelUnavailable(FaceleakError, RuntimeError):
     """A pretrained mask classifier could not be loaded."""
 
 
@@ -51,18 +53,19 @@ def train_classifier(
     """Train a fresh ConvNeXt on uint8 faces and 0/1 labels (class-balanced loss)."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    model = build_convnext(images.shape[1])
+    device = active_device()
+    model = build_convnext(images.shape[1]).to(device)
     inputs, targets = to_unit_range(images), torch.from_numpy(labels).long()
     counts = torch.bincount(targets, minlength=2).clamp(min=1).float()
-    loss_fn = torch.nn.CrossEntropyLoss(weight=counts.sum() / (2 * counts))
+    loss_fn = torch.nn.CrossEntropyLoss(weight=(counts.sum() / (2 * counts)).to(device))
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.05)
     model.train()
     for _ in range(epochs):
         order = torch.randperm(len(inputs), generator=generator)
         for start in range(0, len(order), batch_size):
             index = order[start : start + batch_size]
-            logits = model(pixel_values=_augment(inputs[index], generator)).logits
-            loss = loss_fn(logits, targets[index])
+            logits = model(pixel_values=_augment(inputs[index], generator).to(device)).logits
+            loss = loss_fn(logits, targets[index].to(device))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -72,7 +75,8 @@ def train_classifier(
 @torch.no_grad()
 def unmasked_probability(model: ConvNextForImageClassification, inputs: torch.Tensor, unmasked_index: int) -> np.ndarray:
     """Softmax probability of the unmasked class for preprocessed inputs."""
-    probabilities = [model(pixel_values=chunk).logits.softmax(-1)[:, unmasked_index] for chunk in inputs.split(64)]
+    device = device_of(model)
+    probabilities = [model(pixel_values=chunk.to(device)).logits.softmax(-1)[:, unmasked_index].cpu() for chunk in inputs.split(64)]
     return torch.cat(probabilities).numpy()
 
 
@@ -105,7 +109,7 @@ def pretrained_unmasked_probability(model_id: str, images: np.ndarray) -> np.nda
 
     try:
         processor = AutoImageProcessor.from_pretrained(model_id)
-        model = ConvNextForImageClassification.from_pretrained(model_id).eval()
+        model = ConvNextForImageClassification.from_pretrained(model_id).eval().to(active_device())
     except (OSError, ValueError) as error:
         raise MaskModelUnavailable(
             f"could not load the mask classifier {model_id!r} from the Hugging Face hub or its cache ({error}); "

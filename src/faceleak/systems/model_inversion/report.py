@@ -1,0 +1,113 @@
+"""The model-inversion results page: a black-box search rebuilds the people a face classifier was trained on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from faceleak.report import HeadlineRow, cell, figure, integer, load, number, page, percent, section, table
+
+PAGE = "model_inversion.md"
+SYSTEM = "model inversion"
+DATASETS = {"lfw": "LFW", "orl": "ORL"}
+READS = ("mi_prior.json", *(f"mi_{kind}_{d}.json" for d in DATASETS for kind in ("victim", "evaluator", "attack")))
+_ATTACK_HEADER = (
+    "defense", "victim test accuracy as served", "success", "mean target confidence", "success as returned",
+    "queries to success as returned (mean)", "attack accuracy", "FaceNet kNN accuracy", "FaceNet NN distance",
+    "SSIM", "PSNR (dB)",
+)
+
+
+def _defense(attack: dict[str, Any]) -> str:
+    """A row's name: the defense and its setting, or the white-box baseline and its victim."""
+    if attack["defense"] == "white_box_baseline":
+        return f"MI-Face (white box, {attack['victim']} victim)"
+    return attack["defense"] if attack["defense"] == "none" else f"{attack['defense']} {attack['setting']:g}"
+
+
+def _models(metrics: Path) -> str:
+    prior_all = load(metrics, "mi_prior.json")
+    rows = []
+    for dataset, label in DATASETS.items():
+        victims, judge = load(metrics, f"mi_victim_{dataset}.json"), load(metrics, f"mi_evaluator_{dataset}.json")
+        prior, tests = prior_all[dataset], victims["test_images"]
+        rows.append([
+            label,
+            integer(victims["people"]),
+            " / ".join(integer(victims[f"{split}_images"]) for split in ("train", "val", "test")),
+            cell(victims["victim"], "test_accuracy", lambda v: percent(v, tests)),
+            cell(victims["victim_smoothed"], "test_accuracy", lambda v: percent(v, tests)),
+            cell(judge, "test_accuracy", lambda v: percent(v, tests)),
+            f"{prior['data']} ({prior['source']}): {integer(prior['train_images'])} faces, {prior['epochs_run']} epochs",
+            cell(prior, "best_val_mse", lambda v: number(v, 4)),
+            cell(prior, "svm_accuracy", lambda v: percent(v, tests)),
+        ])
+    header = (
+        "dataset", "people", "train / val / test faces", "victim test accuracy", "victim with negative label smoothing",
+        "evaluation model test accuracy", "prior", "prior val MSE", "SVM on prior codes (test)",
+    )
+    return section(
+        "Models",
+        "The victim classifier (and a second one trained with negative label smoothing), the evaluation model "
+        "(FaceNet features + logistic regression, never queried by the attack) and the attacker's autoencoder prior "
+        "(`metrics/mi_victim_*.json`, `mi_evaluator_*.json`, `mi_prior.json`).",
+        table(header, rows),
+    )
+
+
+def _attack_row(attack: dict[str, Any], targets: int, tests: int) -> list[str]:
+    return [
+        _defense(attack),
+        cell(attack, "victim_test_accuracy", lambda v: percent(v, tests)),
+        cell(attack, "success_rate", lambda v: percent(v, targets)),
+        cell(attack, "mean_confidence", percent),
+        cell(attack, "returned_success_rate", lambda v: percent(v, targets)),
+        cell(attack, "queries_per_success", integer),
+        cell(attack, "attack_accuracy", lambda v: percent(v, targets)),
+        cell(attack, "knn_accuracy", lambda v: percent(v, targets)),
+        cell(attack, "facenet_nn_distance", number),
+        cell(attack, "ssim", number),
+        cell(attack, "psnr_db", lambda v: number(v, 2)),
+    ]
+
+
+def _attacks(metrics: Path, dataset: str) -> str:
+    label, attacks = DATASETS[dataset], load(metrics, f"mi_attack_{dataset}.json")
+    victims = load(metrics, f"mi_victim_{dataset}.json")
+    targets, people = attacks["targets"], victims["people"]
+    searches = [a for a in attacks["attacks"].values() if "queries_per_target" in a]
+    budget, threshold = searches[0]["queries_per_target"], searches[0]["success_confidence"]
+    return section(
+        f"Attack and defenses: {label}",
+        f"{targets} targets; {integer(budget)} queries per target and defense. Success: the victim's exact "
+        f"confidence in the target passes {number(threshold, 2)}; as returned: the confidence the defended API "
+        "returned passes it. Attack accuracy: the evaluation model names the target "
+        f"(chance {percent(1 / people)}, 1 of {people} people).",
+        table(_ATTACK_HEADER, [_attack_row(a, targets, victims["test_images"]) for a in attacks["attacks"].values()]),
+        figure(f"model inversion on {label}", f"mi_{dataset}_grid.png"),
+        figure(f"success against queries, {label}", f"mi_{dataset}_budget.png"),
+    )
+
+
+def render(metrics: Path) -> str:
+    """The model-inversion page from the metrics folder ``metrics``."""
+    return page(
+        "Model inversion: rebuilding a classifier's training faces",
+        "What an attacker who can only query a face classifier learns about the people it was trained on: a genetic "
+        "search in an autoencoder's latent space drives the victim's confidence in each target up, and an evaluation "
+        "model the attack never queries judges whether the result shows the right person, under API and "
+        "training-time defenses.",
+        _models(metrics),
+        *(_attacks(metrics, dataset) for dataset in DATASETS),
+    )
+
+
+def headline_rows(metrics: Path) -> list[HeadlineRow]:
+    """The undefended attack's accuracy by the evaluation model, per dataset, beside chance."""
+    rows = []
+    for dataset, label in DATASETS.items():
+        attacks, people = load(metrics, f"mi_attack_{dataset}.json"), load(metrics, f"mi_victim_{dataset}.json")["people"]
+        attack = next(a for a in attacks["attacks"].values() if a["defense"] == "none")
+        what = f"attack accuracy, no defense, {label} (chance {percent(1 / people)})"
+        rows.append(HeadlineRow(SYSTEM, PAGE, what, cell(attack, "attack_accuracy", lambda v: percent(v, attacks["targets"]))))
+    return rows

@@ -1,0 +1,375 @@
+"""The model-inversion experiment (issue 4): the victims' face sets, the victim classifier, the
+attacker's autoencoder prior, the independent evaluation model, and the attacks under each defense.
+
+Models train with :func:`faceleak.training.fit`. The attack reaches the victim only through
+:class:`~faceleak.attacks.model_inversion.QueryOracle`; the evaluation model (FaceNet features with a
+linear classifier trained on the victim's training faces) is never queried by the attack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from faceleak.attacks.model_inversion import GeneticSettings, InversionResult, ProbabilityTransform, QueryOracle, genetic_inversion
+from faceleak.data.lfw import find_root, list_images, person_of
+from faceleak.data.lfw_people import crop_like_sklearn, load_people, stratified_split
+from faceleak.data.orl import crop_like_lfw_people, load_orl
+from faceleak.defenses.outputs import noisy, rounded, top_label_only
+from faceleak.device import active_device, device_of
+from faceleak.errors import MissingInputError
+from faceleak.io import read_npz, write_npz
+from faceleak.metrics.reconstruction import nearest_real_face
+from faceleak.models.autoencoder import ConvAutoencoder
+from faceleak.models.facenet import embed
+from faceleak.models.small_cnn import SmallCNN
+from faceleak.systems.model_inversion.params import OutputDefenseParams
+from faceleak.training import BatchLoss, FitHistory, FitSettings, fit
+
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+ModelType = TypeVar("ModelType", bound=nn.Module)
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class FaceSet:
+    """Grey faces (N, H, W) in [0, 1], integer labels, the people's names and each face's split."""
+
+    faces: np.ndarray
+    labels: np.ndarray
+    people: list[str]
+    split: np.ndarray
+
+    def part(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Faces and labels of one split."""
+        rows = self.split == name
+        return self.faces[rows], self.labels[rows]
+
+    def save(self, path: str | Path) -> None:
+        write_npz(path, faces=self.faces, labels=self.labels, people=np.array(self.people), split=self.split)
+
+    @classmethod
+    def load(cls, path: str | Path) -> FaceSet:
+        data = read_npz(path)
+        return cls(data["faces"], data["labels"], data["people"].tolist(), data["split"])
+
+
+def lfw_face_set(lfw_folder: Path, min_images: int, sizes: tuple[int, int, int], seed: int) -> FaceSet:
+    """LFW people with at least ``min_images`` images, cropped as scikit-learn does, split stratified."""
+    faces, labels, people = load_people(list_images(find_root(lfw_folder)), min_images)
+    return FaceSet(faces, labels, people, stratified_split(labels, sizes, seed))
+
+
+def orl_face_set(orl_folder: Path, sizes: tuple[int, int, int], seed: int) -> FaceSet:
+    """ORL's 40 people, brought to the LFW people's 50x37 (see :func:`crop_like_lfw_people`), split stratified."""
+    faces, labels = load_orl(orl_folder)
+    people = [f"s{label + 1}" for label in range(int(labels.max()) + 1)]
+    return FaceSet(crop_like_lfw_people(faces), labels, people, stratified_split(labels, sizes, seed))
+
+
+def public_faces(lfw_folder: Path, min_images: int) -> np.ndarray:
+    """The attacker's public prior data: every LFW face of people with fewer than ``min_images`` images
+    (so none of the LFW victims), cropped as scikit-learn does."""
+    images = list_images(find_root(lfw_folder))
+    counts: dict[str, int] = {}
+    for name in images:
+        counts[person_of(name)] = counts.get(person_of(name), 0) + 1
+    names = [name for name in images if counts[person_of(name)] < min_images]
+    return np.stack([crop_like_sklearn(images[name]) for name in tqdm(names, desc="crop public faces")])
+
+
+def as_input(faces: np.ndarray) -> torch.Tensor:
+    """Grey faces (N, H, W) in [0, 1] as a (N, 1, H, W) float tensor."""
+    return torch.from_numpy(np.ascontiguousarray(faces, dtype=np.float32))[:, None]
+
+
+def as_pixels(faces: np.ndarray) -> np.ndarray:
+    """Grey faces (N, H, W) in [0, 1] as uint8 (N, H, W, 1), the form the image metrics take."""
+    return np.round(np.clip(faces, 0.0, 1.0) * 255.0).astype(np.uint8)[..., None]
+
+
+def smoothed_cross_entropy(smoothing: float) -> Loss:
+    """Cross-entropy against (1 - s) one-hot + s / classes. ``s`` may be negative: negative label
+    smoothing (Struppek et al., ICLR 2024) is the training-time defense against model inversion."""
+
+    def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        classes = logits.shape[1]
+        wanted = (1.0 - smoothing) * nn.functional.one_hot(targets, classes).float() + smoothing / classes
+        return -(wanted * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+
+    return loss
+
+
+def _pair_loss(model: nn.Module, loss: Loss, data: tuple[torch.Tensor, torch.Tensor]) -> BatchLoss:
+    return lambda rows, _generator: loss(model(data[0][rows]), data[1][rows])
+
+
+def _full_loss(model: nn.Module, loss: Loss, data: tuple[torch.Tensor, torch.Tensor]) -> Callable[[], float]:
+    return lambda: loss(model(data[0]), data[1]).item()
+
+
+def train_victim(face_set: FaceSet, settings: FitSettings, label_smoothing: float, seed: int) -> tuple[SmallCNN, FitHistory]:
+    """SmallCNN trained with AdamW and (possibly negative) label smoothing on 'train', early-stopped on 'val'."""
+    torch.manual_seed(seed)
+    model = SmallCNN(classes=len(face_set.people)).to(active_device())
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    criterion = smoothed_cross_entropy(label_smoothing)
+    device = active_device()
+    train, val = ((as_input(faces).to(device), torch.from_numpy(labels).long().to(device)) for faces, labels in map(face_set.part, ("train", "val")))
+    history = fit(model, _pair_loss(model, criterion, train), len(train[0]), _full_loss(model, criterion, val), optimizer, settings, seed, "victim")
+    return model, history
+
+
+def train_prior(faces: np.ndarray, val: np.ndarray, settings: FitSettings, latent_dim: int, seed: int) -> tuple[ConvAutoencoder, FitHistory]:
+    """The autoencoder prior trained with Adam and MSE; ``val`` marks the faces for early stopping."""
+    torch.manual_seed(seed)
+    model = ConvAutoencoder(faces.shape[1:], latent_dim).to(active_device())
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
+    inputs = as_input(faces).to(active_device())
+    rows = torch.from_numpy(val).to(active_device())
+    train, held_out = (inputs[~rows], inputs[~rows]), (inputs[rows], inputs[rows])
+    loss = nn.functional.mse_loss
+    history = fit(model, _pair_loss(model, loss, train), len(train[0]), _full_loss(model, loss, held_out), optimizer, settings, seed, "prior")
+    return model, history
+
+
+@torch.no_grad()
+def batched(function: Callable[[torch.Tensor], torch.Tensor], faces: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """``function`` (of a model on the active device) applied to grey faces (N, H, W) in batches, as one array."""
+    device = active_device()
+    return np.concatenate([function(as_input(faces[start : start + batch_size]).to(device)).cpu().numpy() for start in range(0, len(faces), batch_size)])
+
+
+def probabilities_of(model: nn.Module, faces: np.ndarray) -> np.ndarray:
+    """A classifier's softmax outputs on grey faces (evaluation only: these calls are not attack queries)."""
+    model.eval()
+    return batched(lambda batch: torch.softmax(model(batch), dim=1), faces)
+
+
+def victim_report(model: SmallCNN, face_set: FaceSet) -> dict:
+    """Validation and test accuracy, and scikit-learn's per-class report on the test split."""
+    from sklearn.metrics import classification_report
+
+    figures: dict = {}
+    for name in ("val", "test"):
+        faces, labels = face_set.part(name)
+        predicted = probabilities_of(model, faces).argmax(axis=1)
+        figures[f"{name}_accuracy"] = float((predicted == labels).mean())
+    report = classification_report(labels, predicted, labels=range(len(face_set.people)), target_names=face_set.people, output_dict=True, zero_division=0)
+    return figures | {"test_images": len(labels), "per_class": report}
+
+
+def latent_statistics(prior: ConvAutoencoder, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of the prior's latent codes of ``faces`` (where the search starts)."""
+    prior.eval()
+    codes = batched(prior.encode, faces)
+    return codes.mean(axis=0), codes.std(axis=0)
+
+
+def svm_feature_accuracy(prior: ConvAutoencoder, face_set: FaceSet) -> float:
+    """Test accuracy of an RBF SVM on the prior's latent codes of the victim's train split (the reference's probe)."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    prior.eval()
+    (train, train_labels), (test, test_labels) = face_set.part("train"), face_set.part("test")
+    svm = make_pipeline(StandardScaler(), SVC()).fit(batched(prior.encode, train), train_labels)
+    return float((svm.predict(batched(prior.encode, test)) == test_labels).mean())
+
+
+def facenet_features(facenet: nn.Module, faces: np.ndarray) -> np.ndarray:
+    """FaceNet embeddings of grey faces (N, H, W) in [0, 1], stretched to FaceNet's 160x160 input."""
+    unit = torch.from_numpy(np.ascontiguousarray(faces, dtype=np.float32))[:, None].expand(-1, 3, -1, -1) * 2.0 - 1.0
+    return embed(facenet, unit, batch_size=64)
+
+
+@dataclass
+class LinearProbe:
+    """The evaluation model's head: a linear classifier on FaceNet features (argmax of features @ coef.T + intercept)."""
+
+    coef: np.ndarray
+    intercept: np.ndarray
+
+    @classmethod
+    def fit(cls, features: np.ndarray, labels: np.ndarray) -> LinearProbe:
+        """Multinomial logistic regression (scikit-learn, L2, C = 1)."""
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression(max_iter=5000).fit(features, labels)
+        if len(model.classes_) != int(labels.max()) + 1:
+            raise ValueError("every class needs training faces for the evaluation model")
+        if len(model.coef_) == 1:  # two classes: scikit-learn keeps one row
+            return cls(np.concatenate([-model.coef_, model.coef_]) / 2, np.concatenate([-model.intercept_, model.intercept_]) / 2)
+        return cls(model.coef_, model.intercept_)
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        return (features @ self.coef.T + self.intercept).argmax(axis=1)
+
+
+@dataclass
+class Judges:
+    """What scores reconstructions, none of it reachable by the attack: the evaluation model (FaceNet +
+    probe), the FaceNet features of every face of the set, and the real faces themselves."""
+
+    facenet: nn.Module
+    probe: LinearProbe
+    features: np.ndarray
+    face_set: FaceSet
+    success_confidence: float
+
+    def identity_scores(self, victim: nn.Module, faces: np.ndarray, targets: np.ndarray) -> dict[str, np.ndarray]:
+        """Per face: the victim's exact target confidence, success, and whether the evaluation model names the target."""
+        confidence = probabilities_of(victim, faces)[np.arange(len(targets)), targets]
+        features = facenet_features(self.facenet, faces)
+        return {
+            "confidence": confidence,
+            "success": confidence > self.success_confidence,
+            "attack_correct": self.probe.predict(features) == targets,
+            "features": features,
+        }
+
+    def judge(self, victim: nn.Module, faces: np.ndarray, targets: np.ndarray) -> tuple[dict[str, float], list[dict]]:
+        """Summary figures and one row per target: confidence, success, evaluation-model attack accuracy,
+        SSIM/PSNR against the nearest real training face of the target, and FaceNet nearest-neighbour figures."""
+        scores = self.identity_scores(victim, faces, targets)
+        train = self.face_set.split == "train"
+        train_features, train_labels = self.features[train], self.face_set.labels[train]
+        rows = []
+        for i, target in enumerate(targets):
+            distances = np.linalg.norm(train_features - scores["features"][i], axis=1)
+            own = train_labels == target
+            nearest = nearest_real_face(as_pixels(faces[i : i + 1])[0], as_pixels(self.face_set.faces[train][own]))
+            rows.append(
+                {
+                    "target": self.face_set.people[target],
+                    "confidence": float(scores["confidence"][i]),
+                    "success": bool(scores["success"][i]),
+                    "evaluation_correct": bool(scores["attack_correct"][i]),
+                    "knn_correct": bool(train_labels[np.argmin(distances)] == target),
+                    "facenet_nn_distance": float(distances[own].min()),
+                    "ssim": nearest["ssim"],
+                    "psnr_db": nearest["psnr_db"],
+                }
+            )
+        summary = {
+            "success_rate": float(scores["success"].mean()),
+            "mean_confidence": float(scores["confidence"].mean()),
+            "attack_accuracy": float(scores["attack_correct"].mean()),
+            "knn_accuracy": float(np.mean([row["knn_correct"] for row in rows])),
+            "facenet_nn_distance": float(np.mean([row["facenet_nn_distance"] for row in rows])),
+            "ssim": float(np.mean([row["ssim"] for row in rows])),
+            "psnr_db": float(np.mean([row["psnr_db"] for row in rows])),
+        }
+        return summary | self._real_reconstructed_mixed(scores["attack_correct"]), rows
+
+    def _real_reconstructed_mixed(self, reconstructed_correct: np.ndarray) -> dict[str, float]:
+        """The evaluation model's accuracy on the real test faces, on the reconstructions, and on both pooled."""
+        test = self.face_set.split == "test"
+        real_correct = self.probe.predict(self.features[test]) == self.face_set.labels[test]
+        pooled = np.concatenate([real_correct, reconstructed_correct])
+        return {"real_accuracy": float(real_correct.mean()), "reconstructed_accuracy": float(reconstructed_correct.mean()), "mixed_accuracy": float(pooled.mean())}
+
+
+@dataclass(frozen=True)
+class Defense:
+    """One protection of the victim: an output transform (made from a seed) on the standard victim, or a
+    victim trained differently ('smoothed', negative label smoothing) answering exactly."""
+
+    name: str
+    setting: float
+    victim: str
+    transform: Callable[[int], ProbabilityTransform | None]
+
+
+def defenses_of(params: OutputDefenseParams) -> list[Defense]:
+    """The undefended victim first, then rounding, top label only, noise, and the training-time defense."""
+    return [
+        Defense("none", 0.0, "standard", lambda seed: None),
+        *(Defense("rounding", float(d), "standard", lambda seed, d=d: rounded(d)) for d in params.rounding),
+        Defense("top_label", 1.0, "standard", lambda seed: top_label_only),
+        *(Defense("noise", scale, "standard", lambda seed, scale=scale: noisy(scale, seed)) for scale in params.noise),
+        Defense("negative_label_smoothing", params.training_label_smoothing, "smoothed", lambda seed: None),
+    ]
+
+
+def defended_accuracy(victim: nn.Module, defense: Defense, face_set: FaceSet, seed: int) -> float:
+    """The victim's test accuracy as a user of the defended API sees it (argmax of the returned output)."""
+    faces, labels = face_set.part("test")
+    probabilities = probabilities_of(victim, faces)
+    transform = defense.transform(seed)
+    returned = probabilities if transform is None else transform(probabilities)
+    return float((returned.argmax(axis=1) == labels).mean())
+
+
+def invert_classes(
+    victim: nn.Module,
+    targets: np.ndarray,
+    defense: Defense,
+    prior: ConvAutoencoder,
+    latent: tuple[np.ndarray, np.ndarray],
+    settings: GeneticSettings,
+    seed: int,
+) -> list[InversionResult]:
+    """The genetic search for each target class, each through its own counting oracle (seeded per
+    target, so every defense starts from the same populations)."""
+    prior.eval()
+    device = device_of(prior)
+    results = []
+    for target in tqdm(targets, desc=f"invert ({defense.name} {defense.setting:g})"):
+        oracle = QueryOracle(victim, defense.transform(seed + int(target)))
+        decode = lambda codes: prior.decode(codes.to(device))  # noqa: E731
+        results.append(genetic_inversion(oracle, decode, int(target), latent[0], latent[1], settings, seed + int(target)))
+    return results
+
+
+@torch.no_grad()
+def decode_codes(prior: ConvAutoencoder, codes: np.ndarray) -> np.ndarray:
+    """Grey faces (N, H, W) from latent codes."""
+    prior.eval()
+    return prior.decode(torch.from_numpy(np.asarray(codes, dtype=np.float32)).to(device_of(prior)))[:, 0].cpu().numpy()
+
+
+def budget_curve(
+    results: list[InversionResult],
+    targets: np.ndarray,
+    prior: ConvAutoencoder,
+    victim: nn.Module,
+    judges: Judges,
+    generations: tuple[int, ...],
+    population: int,
+) -> list[dict]:
+    """Success rate and evaluation-model attack accuracy of the best face found within each query budget."""
+    rows = []
+    for generation in generations:
+        faces = decode_codes(prior, np.stack([result.codes_per_generation[generation - 1] for result in results]))
+        scores = judges.identity_scores(victim, faces, targets)
+        rows.append({"queries": generation * population, "success_rate": float(scores["success"].mean()), "attack_accuracy": float(scores["attack_correct"].mean())})
+    return rows
+
+
+def query_figures(results: list[InversionResult], success_confidence: float) -> dict[str, float | None]:
+    """Queries spent and, where the returned confidence passed ``success_confidence``, the queries it took."""
+    needed = [result.queries_to_success for result in results if result.queries_to_success is not None]
+    return {
+        "queries_per_target": float(np.mean([result.queries for result in results])),
+        "returned_confidence": float(np.mean([result.confidence for result in results])),
+        "returned_success_rate": len(needed) / len(results),
+        "queries_per_success": float(np.mean(needed)) if needed else None,
+        "success_confidence": success_confidence,
+    }
+
+
+def load_weights(model: ModelType, path: str | Path) -> ModelType:
+    """``model`` with the weights saved at ``path``, in eval mode."""
+    if not Path(path).is_file():
+        raise MissingInputError(f"weights {path} do not exist; run the stage that trains them first")
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model.to(active_device()).eval()

@@ -1,0 +1,92 @@
+"""The open-set protocol's params: the shared keys it reads (``seed``, ``device``, ``image``, ``lfw``),
+the spine's ``spine.embed`` (how victims are read) and ``spine.train`` (the spine's decoder, scored on the
+open-set judges), and the ``openset`` section of ``params.yaml``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from faceleak.attacks.embedding_inversion import TrainParams
+from faceleak.params import ImageParams, LFWParams, Section, parse_shared_params, read_params_file
+from faceleak.systems.spine.params import EmbedParams, decoder_train_params, embed_params
+
+
+@dataclass(frozen=True)
+class AttackerParams:
+    face_size: int
+    val_fraction: float
+    min_leakage: float
+    leakages: tuple[float, ...]
+    fmrs: tuple[float, ...]
+    train: TrainParams
+
+
+@dataclass(frozen=True)
+class AblationParams:
+    images: int
+    leakage: float
+    train: TrainParams
+
+
+@dataclass(frozen=True)
+class DefenseParams:
+    fmr: float
+    masking: tuple[float, ...]
+    noise: tuple[float, ...]
+    quantization: tuple[int, ...]
+    biohash: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class OpenSetParams:
+    seed: int
+    device: str
+    image: ImageParams
+    lfw: LFWParams
+    embed: EmbedParams
+    spine_train: TrainParams
+    openset: AttackerParams
+    ablation: AblationParams
+    defenses: DefenseParams
+
+
+def parse_openset_params(raw: dict[str, Any]) -> OpenSetParams:
+    """Validate the open-set protocol's keys of a params mapping."""
+    shared = parse_shared_params(raw)
+    spine, openset = Section(raw, "").section("spine"), Section(raw, "").section("openset")
+    ablation, defenses = openset.section("ablation"), openset.section("defenses")
+    return OpenSetParams(
+        seed=shared.seed,
+        device=shared.device,
+        image=shared.image,
+        lfw=shared.lfw,
+        embed=embed_params(spine.section("embed")),
+        spine_train=decoder_train_params(spine.section("train")),
+        openset=AttackerParams(
+            face_size=openset.integer("face_size", 16),
+            val_fraction=openset.number("val_fraction", 0.0, 1.0, low_open=True, high_open=True),
+            min_leakage=openset.number("min_leakage", 0.0, 1.0, low_open=True),
+            leakages=openset.fractions("leakages"),
+            fmrs=openset.numbers("fmrs", 0.0, 0.5, low_open=True),
+            train=decoder_train_params(openset.section("train")),
+        ),
+        ablation=AblationParams(
+            images=ablation.integer("images", 2),
+            leakage=ablation.number("leakage", 0.0, 1.0, low_open=True),
+            train=decoder_train_params(ablation.section("train")),
+        ),
+        defenses=DefenseParams(
+            fmr=defenses.number("fmr", 0.0, 0.5, low_open=True),
+            masking=defenses.fractions("masking"),
+            noise=defenses.numbers("noise", 0.0, 100.0, low_open=True),
+            quantization=defenses.integers("quantization", 1),
+            biohash=defenses.integers("biohash", 1),
+        ),
+    )
+
+
+def load_openset_params(path: str | Path = "params.yaml") -> OpenSetParams:
+    """Read and validate the open-set protocol's params of ``params.yaml``."""
+    return parse_openset_params(read_params_file(path))

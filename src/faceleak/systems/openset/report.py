@@ -1,0 +1,244 @@
+"""The open-set protocol's results page: unseen victims, an attacker trained on LFW, two recognizers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from faceleak.report import (
+    HeadlineRow,
+    cell,
+    figure,
+    fmr_label,
+    integer,
+    load,
+    number,
+    page,
+    percent,
+    section,
+    table,
+)
+
+PAGE = "openset.md"
+SYSTEM = "open set"
+READS = (
+    "lfw_faces.json", "victims.json", "recognizers.json", "openset_train.json", "openset.json",
+    "spine_curve.json", "ablation.json", "defenses.json",
+)
+NAMES = {"facenet": "FaceNet", "dlib": "dlib"}
+ROLES = {"facenet": "FaceNet (attacked)", "dlib": "dlib (independent)"}
+_SAR_KEY = re.compile(r"^sar_type1_fmr(?P<fmr>.+)$")
+
+
+def _recognizers(figures: dict[str, Any]) -> list[str]:
+    """The recognizers of one row of figures: its nested dicts, in their order."""
+    return [key for key, value in figures.items() if isinstance(value, dict)]
+
+
+def _fmrs(scores: dict[str, Any]) -> list[str]:
+    """The false-match rates one recognizer's scores are given at, as their keys spell them."""
+    return [match["fmr"] for match in map(_SAR_KEY.match, scores) if match]
+
+
+def _layout(figures: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The recognizers of one row of figures and the false-match rates of the first one."""
+    names = _recognizers(figures)
+    return names, _fmrs(figures[names[0]])
+
+
+def _sar(scores: dict[str, Any], kind: int, fmr: str, queries: int | None) -> str:
+    """SAR type ``kind`` at ``fmr`` with its count: type I out of the queries, type II out of its comparisons."""
+    total = queries if kind == 1 else scores.get("type2_comparisons")
+    return cell(scores, f"sar_type{kind}_fmr{fmr}", lambda v: percent(v, total))
+
+
+def _sar_header(recognizers: list[str], fmrs: list[str]) -> list[str]:
+    return [f"{NAMES.get(r, r)} SAR-{'I' * kind} {fmr_label(f)}" for r in recognizers for kind in (1, 2) for f in fmrs]
+
+
+def _sar_cells(figures: dict[str, Any], recognizers: list[str], fmrs: list[str], queries: int | None) -> list[str]:
+    return [_sar(figures[r], kind, f, queries) for r in recognizers for kind in (1, 2) for f in fmrs]
+
+
+def _at(curve: dict[str, Any], leakage: float) -> dict[str, Any]:
+    """The figures of a leakage curve at ``leakage``."""
+    for row in curve["leakage"].values():
+        if abs(row["leakage"] - leakage) < 1e-9:
+            return row
+    raise KeyError(f"no figures at leakage {leakage:g}; the curve has {', '.join(curve['leakage'])}")
+
+
+def _pair(figures: dict[str, Any], first: str, second: str) -> str:
+    """Two whole numbers as ``first (second)``: ``13,206 (5,743)``."""
+    return f"{integer(figures[first])} ({integer(figures[second])})"
+
+
+def _data(metrics: Path) -> str:
+    lfw, victims = load(metrics, "lfw_faces.json"), load(metrics, "victims.json")
+    train = load(metrics, "openset_train.json")
+    rows = [
+        ("LFW images aligned (people)", _pair(lfw, "images", "people")),
+        ("LFW images with no face found (median box used)", integer(lfw["no_face_found"])),
+        ("attacker images (people), MFR2 identities removed", _pair(lfw, "attacker_images", "attacker_people")),
+        ("decoder training images (people)", _pair(train, "train_images", "train_people")),
+        ("early-stopping images (other people)", _pair(train, "val_images", "val_people")),
+        ("attacker people shared with the victims", integer(train["people_shared_with_victims"])),
+        ("epochs run (best epoch)", _pair(train, "epochs_run", "best_epoch")),
+        ("best validation loss", number(train["best_val_loss"])),
+        ("victims: MFR2 faces (people)", _pair(victims, "victims", "identities")),
+        ("victim people with two or more images", integer(victims["identities_with_two_or_more_images"])),
+        ("LFW View 2 pairs", integer(lfw["view2_pairs"])),
+    ]
+    return section("Data", table(("figure", "value"), rows))
+
+
+def _recognizer_table(metrics: Path) -> str:
+    judges = load(metrics, "recognizers.json")
+    names = _recognizers(judges)
+    fmrs = list(judges[names[0]]["thresholds"])
+    header = ["recognizer", f"View 2 accuracy ({judges['folds']}-fold)", "sd (points)"]
+    header += [f"threshold @ FMR {fmr_label(f)}" for f in fmrs]
+    rows = [
+        [
+            ROLES.get(name, name),
+            cell(judges[name], "accuracy", lambda v: percent(v, judges["pairs"])),
+            cell(judges[name], "accuracy_std", lambda v: number(100 * v, 2)),
+            *(cell(judges[name]["thresholds"][f], "distance", number) for f in fmrs),
+        ]
+        for name in names
+    ]
+    return section(
+        "Recognizers",
+        "Accuracy on LFW View 2, and each recognizer's distance threshold at each false-match rate, set on View 2's "
+        "different-person pairs (`metrics/recognizers.json`).",
+        table(header, rows),
+    )
+
+
+def _summary(metrics: Path) -> str:
+    openset, spine = load(metrics, "openset.json"), load(metrics, "spine_curve.json")
+    protocols = (("open set", openset, openset["victims"], (1.0, 0.3)), ("spine", spine, spine["queries"], (1.0,)))
+    fmrs = sorted(_layout(_at(openset, 1.0))[1], key=float)
+    header = ["protocol", "leakage", "recognizer"]
+    header += [f"type {'I' * kind} @ FMR {fmr_label(f)}" for f in fmrs for kind in (1, 2)] + ["mAP@1"]
+    rows = [
+        [
+            protocol, f"{figures['leakage']:g}", ROLES.get(name, name),
+            *(_sar(figures[name], kind, f, queries) for f in fmrs for kind in (1, 2)),
+            cell(figures[name], "map_at_1", lambda v: percent(v, queries)),
+        ]
+        for protocol, curve, queries, leakages in protocols
+        for figures in (_at(curve, leakage) for leakage in leakages)
+        for name in _recognizers(figures)
+    ]
+    return section(
+        "Key figures",
+        "SAR type I compares each reconstruction with the template it came from, type II with every other image "
+        "of the same person; mAP@1: the nearest genuine victim template is the same person.",
+        table(header, rows),
+    )
+
+
+def _curves(metrics: Path) -> str:
+    openset, spine = load(metrics, "openset.json"), load(metrics, "spine_curve.json")
+    names, fmrs = _layout(next(iter(openset["leakage"].values())))
+    header = ["protocol", "leakage", *_sar_header(names, fmrs), *(f"mAP@1 {NAMES.get(n, n)}" for n in names), "SSIM"]
+    rows = [
+        [
+            protocol, f"{figures['leakage']:g}", *_sar_cells(figures, names, fmrs, queries),
+            *(cell(figures[n], "map_at_1", lambda v: percent(v, queries)) for n in names),
+            cell(figures, "ssim", number),
+        ]
+        for protocol, curve, queries in (("open set", openset, openset["victims"]), ("spine", spine, spine["queries"]))
+        for figures in curve["leakage"].values()
+    ]
+    return section(
+        "Leakage curves",
+        f"Open set: the LFW attacker against the {openset['victims']} MFR2 victims. Spine: the same conditioned decoder "
+        f"trained on the spine's MFR2 train split, scored on its {spine['queries']} test faces "
+        "(`metrics/openset.json`, `metrics/spine_curve.json`).",
+        table(header, rows),
+        figure("leakage curves", "leakage_curves.png"),
+        figure("open-set reconstructions", "openset_grid.png"),
+    )
+
+
+def _ablation(metrics: Path) -> str:
+    ablation, victims = load(metrics, "ablation.json"), load(metrics, "victims.json")["victims"]
+    losses = [key for key, value in ablation.items() if isinstance(value, dict)]
+    names, fmrs = _layout(ablation[losses[0]])
+    header = ["loss", "identity weight", "epochs", *_sar_header(names, fmrs)]
+    header += [*(f"mAP@1 {NAMES.get(n, n)}" for n in names), "cosine FaceNet", "SSIM"]
+    rows = [
+        [
+            loss, cell(run, "identity_weight", lambda v: f"{v:g}"), cell(run, "epochs_run", integer),
+            *_sar_cells(run, names, fmrs, victims),
+            *(cell(run[n], "map_at_1", lambda v: percent(v, victims)) for n in names),
+            cell(run["facenet"], "cosine_mean", number), cell(run, "ssim", number),
+        ]
+        for loss, run in ((loss, ablation[loss]) for loss in losses)
+    ]
+    return section(
+        "Identity-loss ablation",
+        f"Pixel loss alone against pixel + identity loss: {integer(ablation['train_images'])} attacker faces "
+        f"({integer(ablation['val_images'])} more for early stopping), leakage {ablation['leakage']:g}, same seed "
+        "(`metrics/ablation.json`).",
+        table(header, rows),
+    )
+
+
+def _defenses(metrics: Path) -> str:
+    defenses = load(metrics, "defenses.json")
+    victims, pairs = load(metrics, "victims.json")["victims"], load(metrics, "recognizers.json")["pairs"]
+    fmr = f"{defenses['fmr']:g}"
+    names = ("facenet", "dlib")
+    header = ["defense", "setting", "View 2 accuracy"]
+    header += [f"{NAMES[n]} SAR-{'I' * kind} {fmr_label(fmr)}" for n in names for kind in (1, 2)] + ["mAP@1 FaceNet"]
+    rows = []
+    for row in defenses["rows"].values():
+        scores = {n: {k.removeprefix(f"{n}_"): v for k, v in row.items() if k.startswith(f"{n}_")} for n in names}
+        rows.append([
+            row["defense"], f"{row['setting']:g}", cell(row, "view2_accuracy", lambda v: percent(v, pairs)),
+            *(_sar(scores[n], kind, fmr, victims) for n in names for kind in (1, 2)),
+            cell(scores["facenet"], "map_at_1", lambda v: percent(v, victims)),
+        ])
+    return section(
+        "Template protections",
+        f"Utility (LFW View 2 accuracy on protected templates) against privacy (the attack's SAR on the protected "
+        f"victim templates, at FMR {fmr_label(fmr)} of the unprotected system, full template; `metrics/defenses.json`).",
+        table(header, rows),
+        figure("privacy-utility", "privacy_utility.png"),
+    )
+
+
+def render(metrics: Path) -> str:
+    """The open-set protocol's page from the metrics folder ``metrics``."""
+    return page(
+        "Open set: inverting templates of unseen people",
+        "An attacker trained on public LFW faces inverts leaked FaceNet templates of MFR2 victims it has never seen. "
+        "The attacked FaceNet and an independent dlib recognizer decide whether they accept each reconstruction, at "
+        "false-match rates set on LFW View 2 (the success-attack rate, SAR).",
+        _data(metrics),
+        _recognizer_table(metrics),
+        _summary(metrics),
+        _curves(metrics),
+        _ablation(metrics),
+        _defenses(metrics),
+    )
+
+
+def headline_rows(metrics: Path) -> list[HeadlineRow]:
+    """SAR type I at the strictest FMR for both recognizers, full template and 30% leakage; View 2 accuracy."""
+    openset, judges = load(metrics, "openset.json"), load(metrics, "recognizers.json")
+    rows = []
+    for name in ("facenet", "dlib"):
+        for leakage, amount in ((1.0, "full template"), (0.3, "30% leakage")):
+            scores = _at(openset, leakage)[name]
+            fmr = min(_fmrs(scores), key=float)
+            what = f"SAR type I @ FMR {fmr_label(fmr)}, {ROLES[name]}, {amount}"
+            rows.append(HeadlineRow(SYSTEM, PAGE, what, _sar(scores, 1, fmr, openset["victims"])))
+    for name in ("facenet", "dlib"):
+        accuracy = cell(judges[name], "accuracy", lambda v: percent(v, judges["pairs"]))
+        rows.append(HeadlineRow(SYSTEM, PAGE, f"LFW View 2 accuracy, {NAMES[name]}", accuracy))
+    return rows

@@ -1,0 +1,205 @@
+"""The open-set protocol: an attacker trained on public LFW faces inverts templates of people it has
+never seen (the kept MFR2 faces), judged by two recognizers at thresholds set on LFW View 2.
+
+Identity-disjointness: no LFW person whose name matches an MFR2 identity is in the attacker's data.
+The attacker's own validation split (for early stopping) is by identity too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, InversionData, TrainParams
+from faceleak.data import lfw
+from faceleak.data.images import to_channels, to_uint8, to_unit_range
+from faceleak.data.table import FaceTable
+from faceleak.defenses.masking import DimensionMask
+from faceleak.metrics import identity, image
+from faceleak.metrics.verification import pair_distances, success_attack_rate, tenfold_accuracy, threshold_at_fmr
+from faceleak.models.dlib_face import DlibRecognizer
+from faceleak.models.facenet import embed, load_facenet
+
+RECOGNIZERS = ("facenet", "dlib")
+
+
+def identity_split(people: np.ndarray, val_fraction: float, seed: int) -> np.ndarray:
+    """True for rows whose person falls in a seeded ``val_fraction`` of the people (at least one)."""
+    unique = np.unique(people)
+    if len(unique) < 2:
+        raise ValueError("the attacker's data needs at least two people for an identity-disjoint split")
+    count = min(len(unique) - 1, max(1, round(val_fraction * len(unique))))
+    held_out = set(np.random.default_rng(seed).choice(unique, count, replace=False))
+    return np.array([person in held_out for person in people])
+
+
+def resized_faces(faces: np.ndarray, size: int, batch: int = 1024) -> torch.Tensor:
+    """uint8 faces (N, S, S, C) as [-1, 1] tensors (N, 3, size, size), converted chunk by chunk."""
+    return torch.cat(
+        [torch.nn.functional.interpolate(to_unit_range(faces[i : i + batch]), size=size, mode="area") for i in range(0, len(faces), batch)]
+    )
+
+
+def inversion_data(templates: np.ndarray, faces: np.ndarray, size: int) -> InversionData:
+    """Full templates (the attack draws its own leaks) with their faces at ``size``."""
+    return InversionData.from_arrays(templates, templates, resized_faces(faces, size))
+
+
+def train_conditioned_attack(
+    templates: np.ndarray,
+    faces: np.ndarray,
+    people: np.ndarray,
+    val: np.ndarray,
+    params: TrainParams,
+    face_size: int,
+    lowest_leakage: float,
+    seed: int,
+    facenet: torch.nn.Module | None = None,
+) -> tuple[EmbeddingInversionAttack, dict[str, float]]:
+    """A mask-conditioned decoder fit on the (template, face) pairs outside ``val``, early-stopped on ``val``.
+
+    ``facenet`` (the attacked model, frozen) is needed when ``params.identity_weight`` > 0.
+    """
+    attack = EmbeddingInversionAttack(params, face_size, seed, facenet, lowest_leakage=lowest_leakage)
+    attack.fit(inversion_data(templates[~val], faces[~val], face_size), inversion_data(templates[val], faces[val], face_size))
+    history = attack.history_
+    return attack, {
+        "train_images": int((~val).sum()),
+        "train_people": len(set(people[~val])),
+        "val_images": int(val.sum()),
+        "val_people": len(set(people[val])),
+        "epochs_run": len(history.val_loss),
+        "best_epoch": history.best_epoch + 1,
+        "best_val_loss": min(history.val_loss),
+    }
+
+
+@dataclass
+class Recognizers:
+    """The attacked FaceNet and the independent dlib ResNet, each turning uint8 faces into templates."""
+
+    facenet: torch.nn.Module
+    dlib: DlibRecognizer
+
+    def embed(self, faces: np.ndarray) -> dict[str, np.ndarray]:
+        return {"facenet": embed(self.facenet, faces), "dlib": self.dlib.embed(faces)}
+
+
+def verification_figures(
+    distances: np.ndarray, same: np.ndarray, folds: np.ndarray, fmrs: tuple[float, ...]
+) -> dict[str, object]:
+    """10-fold accuracy and, per false-match rate, the threshold set on the different-person pairs."""
+    accuracy, spread = tenfold_accuracy(distances, same, folds)
+    thresholds = {}
+    for fmr in fmrs:
+        threshold, achieved = threshold_at_fmr(distances[~same], fmr)
+        thresholds[f"{fmr:g}"] = {"distance": threshold, "achieved_fmr": achieved}
+    return {"accuracy": accuracy, "accuracy_std": spread, "impostor_pairs": int((~same).sum()), "thresholds": thresholds}
+
+
+def _unit_rows(rows: np.ndarray) -> np.ndarray:
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def success_figures(
+    recon: np.ndarray, genuine: np.ndarray, identities: np.ndarray, queries: np.ndarray, thresholds: dict
+) -> dict[str, float | int | None]:
+    """One recognizer's figures: success rates of type I (against the source template) and type II
+    (against the person's other images) at each threshold, mAP@1 with and without the source image in
+    the gallery, and the mean cosine to the source template."""
+    type1 = pair_distances(recon, genuine[queries])
+    rows, columns = np.nonzero((identities[queries][:, None] == identities[None, :]) & (queries[:, None] != np.arange(len(identities))[None, :]))
+    type2 = pair_distances(recon[rows], genuine[columns])
+    figures: dict[str, float | int | None] = {"type2_comparisons": len(type2)}
+    for fmr, threshold in thresholds.items():
+        figures[f"sar_type1_fmr{fmr}"] = success_attack_rate(type1, threshold["distance"])
+        figures[f"sar_type2_fmr{fmr}"] = success_attack_rate(type2, threshold["distance"])
+    recon_unit, genuine_unit = _unit_rows(recon), _unit_rows(genuine)
+    source = queries[:, None] == np.arange(len(identities))[None, :]
+    figures["map_at_1"], _ = identity.map_at_1(recon_unit, identities[queries], genuine_unit, identities)
+    figures["map_at_1_other_images"], _ = identity.map_at_1(recon_unit, identities[queries], genuine_unit, identities, source)
+    figures["cosine_mean"] = float(identity.cosine_similarity(recon, genuine[queries]).mean())
+    return figures
+
+
+def attack_figures(
+    reconstructions: np.ndarray,
+    victims: FaceTable,
+    queries: np.ndarray,
+    recognizers: Recognizers,
+    thresholds: dict[str, dict],
+) -> dict[str, object]:
+    """SAR (both types, every threshold), mAP@1 and cosine per recognizer, and SSIM/PSNR of the pixels.
+
+    ``queries`` are the victim rows the reconstructions came from; every victim row is in the gallery.
+    """
+    embedded = recognizers.embed(reconstructions)
+    originals = to_channels(resized_uint8(victims.faces[queries], reconstructions.shape[1]), 3)
+    figures: dict[str, object] = {
+        "ssim": float(image.ssim(originals, reconstructions).mean()),
+        "psnr_db": float(image.psnr_db(originals, reconstructions).mean()),
+    }
+    for name in RECOGNIZERS:
+        figures[name] = success_figures(embedded[name], victims.arrays[name], victims.people, queries, thresholds[name])
+    return figures
+
+
+def resized_uint8(faces: np.ndarray, size: int) -> np.ndarray:
+    """uint8 faces resized to ``size`` (area averaging), with the input's channel count."""
+    return to_channels(to_uint8(resized_faces(faces, size)), faces.shape[-1])
+
+
+def reconstruct(attack: EmbeddingInversionAttack, leaked: np.ndarray, mask: np.ndarray | None, channels: int) -> np.ndarray:
+    """uint8 reconstructions (N, S, S, 3) of leaked templates (``mask``: the leak, for a conditioned
+    decoder); grey protocols get grey faces."""
+    return to_channels(to_channels(to_uint8(attack.run(leaked, mask)), channels), 3)
+
+
+def leakage_curve(
+    attack: EmbeddingInversionAttack,
+    victims: FaceTable,
+    queries: np.ndarray,
+    reference_templates: np.ndarray,
+    leakages: tuple[float, ...],
+    recognizers: Recognizers,
+    thresholds: dict[str, dict],
+    seed: int,
+) -> tuple[list[dict], dict[float, np.ndarray]]:
+    """Attack figures at each leakage (random leaked dimensions, seeded) and the reconstructions."""
+    rows, faces = [], {}
+    for leakage in leakages:
+        mask = DimensionMask(leakage, "random", seed).fit(reference_templates)
+        templates = victims.arrays["facenet"][queries]
+        faces[leakage] = reconstruct(attack, mask.transform(templates), mask.mask(), victims.faces.shape[-1])
+        rows.append({"leakage": leakage, **attack_figures(faces[leakage], victims, queries, recognizers, thresholds)})
+    return rows, faces
+
+
+def load_recognizers(facenet_weights: Path) -> Recognizers:
+    """FaceNet from the weights stage and dlib's ResNet."""
+    return Recognizers(load_facenet(facenet_weights), DlibRecognizer())
+
+
+def view2_arrays(pairs: list[lfw.Pair]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Names of first and second images, same-person flags, folds, and the claimed user of each pair."""
+    first = np.array([pair.first for pair in pairs])
+    second = np.array([pair.second for pair in pairs])
+    same = np.array([pair.same for pair in pairs])
+    folds = np.array([pair.fold for pair in pairs])
+    return first, second, same, folds, np.array([lfw.person_of(name) for name in first])
+
+
+def thresholds_from(recognizers_metrics: dict, fmrs: tuple[float, ...] | None = None) -> dict[str, dict]:
+    """Per recognizer, its threshold entries (all, or those of ``fmrs``) from the recognizers stage's metrics."""
+    thresholds = {}
+    for name in RECOGNIZERS:
+        entries = recognizers_metrics[name]["thresholds"]
+        keys = list(entries) if fmrs is None else [f"{fmr:g}" for fmr in fmrs]
+        missing = [key for key in keys if key not in entries]
+        if missing:
+            raise KeyError(f"no {name} threshold at FMR {', '.join(missing)}; add it to openset.fmrs")
+        thresholds[name] = {key: entries[key] for key in keys}
+    return thresholds

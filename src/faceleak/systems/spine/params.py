@@ -1,0 +1,112 @@
+"""The spine's params: ``seed``, ``device``, ``leakage`` (top level, for ``dvc exp run -S leakage=0.3``)
+and the ``spine`` section of ``params.yaml``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from faceleak.attacks.embedding_inversion import TrainParams
+from faceleak.defenses.masking import STRATEGIES
+from faceleak.device import DEVICE_CHOICES
+from faceleak.params import Section, read_params_file
+
+BAD_IMAGE_POLICIES = ("error", "skip")
+
+
+@dataclass(frozen=True)
+class MaskFilterParams:
+    model: str | None
+    threshold: float
+    folds: int
+    image_size: int
+    epochs: int
+    batch_size: int
+    learning_rate: float
+
+
+@dataclass(frozen=True)
+class EmbedParams:
+    batch_size: int
+    face_size: int
+    on_bad_image: str
+    test_fraction: float
+    val_fraction: float
+
+
+@dataclass(frozen=True)
+class LeakParams:
+    strategy: str
+
+
+@dataclass(frozen=True)
+class SweepParams:
+    leakages: tuple[float, ...]
+    strategies: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SpineParams:
+    seed: int
+    device: str
+    leakage: float
+    mask_filter: MaskFilterParams
+    embed: EmbedParams
+    leak: LeakParams
+    train: TrainParams
+    sweep: SweepParams
+
+
+def decoder_train_params(train: Section) -> TrainParams:
+    """The embedding-inversion decoder's settings from one ``train`` section."""
+    return TrainParams(
+        epochs=train.integer("epochs", 1),
+        batch_size=train.integer("batch_size", 1),
+        learning_rate=train.number("learning_rate", 0.0, 1.0, low_open=True),
+        dropout=train.number("dropout", 0.0, 1.0, high_open=True),
+        patience=train.integer("patience", 1),
+        identity_weight=train.number("identity_weight", 0.0, 1e6),
+        base_channels=train.integer("base_channels", 4),
+    )
+
+
+def embed_params(embed: Section) -> EmbedParams:
+    """How MFR2 faces are read, sized and split (``spine.embed``)."""
+    return EmbedParams(
+        batch_size=embed.integer("batch_size", 1),
+        face_size=embed.integer("face_size", 32),
+        on_bad_image=embed.choice("on_bad_image", BAD_IMAGE_POLICIES),
+        test_fraction=embed.number("test_fraction", 0.0, 1.0, low_open=True, high_open=True),
+        val_fraction=embed.number("val_fraction", 0.0, 1.0, low_open=True, high_open=True),
+    )
+
+
+def parse_spine_params(raw: dict[str, Any]) -> SpineParams:
+    """Validate the spine's keys of a params mapping."""
+    top = Section(raw, "")
+    spine = top.section("spine")
+    mask, sweep = spine.section("mask_filter"), spine.section("sweep")
+    return SpineParams(
+        seed=top.integer("seed"),
+        device=top.choice("device", DEVICE_CHOICES),
+        leakage=top.number("leakage", 0.0, 1.0, low_open=True),
+        mask_filter=MaskFilterParams(
+            model=mask.optional_text("model"),
+            threshold=mask.number("threshold", 0.5, 1.0),
+            folds=mask.integer("folds", 2),
+            image_size=mask.integer("image_size", 32),
+            epochs=mask.integer("epochs", 1),
+            batch_size=mask.integer("batch_size", 1),
+            learning_rate=mask.number("learning_rate", 0.0, 1.0, low_open=True),
+        ),
+        embed=embed_params(spine.section("embed")),
+        leak=LeakParams(strategy=spine.section("leak").choice("strategy", STRATEGIES)),
+        train=decoder_train_params(spine.section("train")),
+        sweep=SweepParams(leakages=sweep.fractions("leakages"), strategies=sweep.choices("strategies", STRATEGIES)),
+    )
+
+
+def load_spine_params(path: str | Path = "params.yaml") -> SpineParams:
+    """Read and validate the spine's params of ``params.yaml``."""
+    return parse_spine_params(read_params_file(path))

@@ -1,0 +1,115 @@
+"""The spine's results page: embedding-leakage inversion on MFR2 (closed set), from ``metrics/`` alone."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from faceleak.report import HeadlineRow, cell, figure, integer, load, number, page, percent, section, table
+
+PAGE = "spine.md"
+SYSTEM = "spine"
+READS = ("mask_filter.json", "embed.json", "train.json", "evaluate.json", "sweep_table.json", "sweep/")
+_SWEEP_KEY = re.compile(r"^(?P<strategy>.+)_leak(?P<percent>\d+)_")
+_HEADER = (
+    "leakage", "hidden dims chosen by", "MSE", "PSNR (dB)", "SSIM", "LPIPS", "FID", "FID (FaceNet feat.)",
+    "cosine", "mAP@1", "mAP@1 (source excluded)",
+)
+
+
+def _quality_row(run: dict[str, Any]) -> list[str]:
+    """One run's figures, as the README's sweep table shows them."""
+    return [
+        f"{run['leakage']:g}",
+        run["strategy"],
+        cell(run, "mse", lambda v: number(v, 4)),
+        cell(run, "psnr_db", lambda v: number(v, 2)),
+        cell(run, "ssim", number),
+        cell(run, "lpips", number),
+        cell(run, "fid", number),
+        cell(run, "fid_facenet", number),
+        cell(run, "cosine_mean", number),
+        cell(run, "map_at_1", lambda v: percent(v, run.get("n_test"))),
+        cell(run, "map_at_1_other_images", lambda v: percent(v, run.get("map_at_1_other_images_queries"))),
+    ]
+
+
+def sweep_cells(metrics: Path) -> list[dict[str, Any]]:
+    """The sweep's cells (``metrics/sweep/<leakage>_<strategy>.json``) in ``sweep_table.json``'s order."""
+    cells: list[tuple[float, str]] = []
+    for key in load(metrics, "sweep_table.json"):
+        match = _SWEEP_KEY.match(key)
+        cell_id = (int(match["percent"]) / 100, match["strategy"])
+        if cell_id not in cells:
+            cells.append(cell_id)
+    return [load(metrics, f"sweep/{leakage:g}_{strategy}.json") for leakage, strategy in cells]
+
+
+def _data(metrics: Path) -> str:
+    masks, embed, run = load(metrics, "mask_filter.json"), load(metrics, "embed.json"), load(metrics, "evaluate.json")
+    scored = masks["faces_scored"]
+    rows = [
+        ("MFR2 faces scored by the mask classifier", integer(scored)),
+        ("accuracy of the mask classifier", percent(masks["accuracy"], scored)),
+        ('precision of "unmasked"', percent(masks["precision_unmasked"], masks["faces_kept"])),
+        ('recall of "unmasked"', percent(masks["recall_unmasked"])),
+        ("faces kept as unmasked", integer(masks["faces_kept"])),
+        ("of them wearing a mask", integer(masks["masked_faces_kept"])),
+        ("faces embedded (identities)", f"{integer(embed['faces'])} ({integer(embed['identities'])})"),
+        ("split train / validation / test", f"{run['n_train']} / {run['n_val']} / {run['n_test']}"),
+        ("mAP@1 gallery: templates (identities)", f"{run['gallery_size']} ({run['gallery_identities']})"),
+        ("unreadable images skipped (mask filter / embed)", f"{masks['skipped_bad_images']} / {embed['skipped_bad_images']}"),
+    ]
+    return section("Faces", table(("figure", "value"), rows))
+
+
+def _default_run(metrics: Path) -> str:
+    train, run = load(metrics, "train.json"), load(metrics, "evaluate.json")
+    training = table(
+        ("epochs run", "best epoch", "best validation loss", "training loss at best"),
+        [(train["epochs_run"], train["best_epoch"], number(train["best_val_loss"]), number(train["train_loss_at_best"]))],
+    )
+    scores = table((*_HEADER, "cosine sd"), [[*_quality_row(run), cell(run, "cosine_std", number)]])
+    return section(
+        f"Default run (leakage {run['leakage']:g}, {run['strategy']})",
+        "The decoder's training (`metrics/train.json`), then the test split's scores (`metrics/evaluate.json`).",
+        training,
+        scores,
+        figure("reconstructions", "grid.png"),
+    )
+
+
+def _sweep(metrics: Path) -> str:
+    return section(
+        "Sweep: leakage x strategy",
+        "Each cell runs leak -> train -> attack -> evaluate with the same code (`metrics/sweep/`, gathered in "
+        "`metrics/sweep_table.json`).",
+        table(_HEADER, [_quality_row(run) for run in sweep_cells(metrics)]),
+        figure("metrics vs leakage", "metrics_vs_leakage.png"),
+        figure("strategies", "strategies.png"),
+    )
+
+
+def render(metrics: Path) -> str:
+    """The spine's page from the metrics folder ``metrics``."""
+    return page(
+        "Spine: embedding-leakage inversion (MFR2, closed set)",
+        "How much of a face a decoder rebuilds from a leaked share of its 512-D FaceNet template. The decoder "
+        "is trained on MFR2's train split and scored on the held-out test split: image quality, the cosine "
+        "between the reconstruction's re-embedding and the original template, and mAP@1 (the nearest genuine "
+        "template belongs to the target's identity).",
+        _data(metrics),
+        _default_run(metrics),
+        _sweep(metrics),
+    )
+
+
+def headline_rows(metrics: Path) -> list[HeadlineRow]:
+    """mAP@1 and cosine of the default run."""
+    run = load(metrics, "evaluate.json")
+    setting = f"leakage {run['leakage']:g} ({run['strategy']}), {run['n_test']} test faces"
+    return [
+        HeadlineRow(SYSTEM, PAGE, f"mAP@1, {setting}", cell(run, "map_at_1", lambda v: percent(v, run["n_test"]))),
+        HeadlineRow(SYSTEM, PAGE, f"cosine of reconstruction to template, {setting}", cell(run, "cosine_mean", number)),
+    ]

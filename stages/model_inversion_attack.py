@@ -1,0 +1,80 @@
+"""Stage model_inversion_attack: the black-box genetic inversion of every class of one dataset's victim under each
+defense, and the white-box MI-Face baseline; judged by the victim's exact confidence, the evaluation
+model, the real faces and FaceNet; figures: a real face beside each reconstruction, the query-budget curve."""
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from faceleak.attacks.model_inversion import mi_face
+from faceleak.io import read_npz, write_json
+from faceleak.models.autoencoder import ConvAutoencoder
+from faceleak.models.facenet import load_facenet
+from faceleak.models.small_cnn import SmallCNN
+from faceleak.plots import metric_curves, reconstruction_grid, write_csv
+from faceleak.stage import note_timing, start
+from faceleak.systems.model_inversion.params import load_model_inversion_params
+from faceleak.systems.model_inversion.steps import (
+    FaceSet,
+    Judges,
+    LinearProbe,
+    as_pixels,
+    budget_curve,
+    defended_accuracy,
+    defenses_of,
+    invert_classes,
+    load_weights,
+    query_figures,
+)
+
+GRID_PEOPLE = 10
+
+name = sys.argv[1]
+params = start(load_model_inversion_params)
+face_set = FaceSet.load(f"data/mi/{name}/faces.npz")
+targets = np.arange(len(face_set.people))[: params.targets[name]]
+victims = {kind: load_weights(SmallCNN(len(face_set.people)), f"models/mi/{name}/{file}.pt") for kind, file in (("standard", "victim"), ("smoothed", "victim_smoothed"))}
+prior = load_weights(ConvAutoencoder(face_set.faces.shape[1:], params.prior.latent_dim), f"models/mi/priors/{name}.pt")
+latent = read_npz(f"models/mi/priors/{name}_latent.npz")
+evaluator = read_npz(f"data/mi/{name}/evaluator.npz")
+judges = Judges(load_facenet(Path("models/facenet.pt")), LinearProbe(evaluator["coef"], evaluator["intercept"]), evaluator["features"], face_set, params.genetic.success_confidence)
+
+attacks, curve, per_target, reconstructions = {}, [], [], {}
+started = time.perf_counter()
+for defense in defenses_of(params.defenses):
+    key = f"{defense.name}_{defense.setting:g}"
+    victim = victims[defense.victim]
+    search_started = time.perf_counter()
+    inversions = invert_classes(victim, targets, defense, prior, (latent["mean"], latent["std"]), params.genetic, params.seed)
+    search_seconds = time.perf_counter() - search_started
+    reconstructions[key] = np.stack([inversion.face[0] for inversion in inversions])
+    summary, rows = judges.judge(victim, reconstructions[key], targets)
+    attacks[key] = {
+        "defense": defense.name,
+        "setting": defense.setting,
+        "victim_test_accuracy": defended_accuracy(victim, defense, face_set, params.seed),
+        **summary,
+        **query_figures(inversions, params.genetic.success_confidence),
+        "search_seconds": search_seconds,
+    }
+    curve += [{"defense": key, **row} for row in budget_curve(inversions, targets, prior, victim, judges, params.curve_generations, params.genetic.population)]
+    per_target += [{"defense": key, **row} for row in rows]
+for kind, victim in victims.items():
+    key = f"mi_face_{kind}"
+    reconstructions[key] = np.stack([mi_face(victim, int(t), face_set.faces.shape[1:], params.mi_face.steps, params.mi_face.learning_rate, params.seed + int(t))[0] for t in targets])
+    summary, rows = judges.judge(victim, reconstructions[key], targets)
+    attacks[key] = {"defense": "white_box_baseline", "victim": kind, "gradient_steps": params.mi_face.steps, **summary}
+    per_target += [{"defense": key, **row} for row in rows]
+seconds = time.perf_counter() - started
+
+write_json(f"metrics/mi_attack_{name}.json", {"targets": len(targets), "attacks": attacks})
+write_csv(f"plots/mi_{name}_budget.csv", curve)
+write_csv(f"plots/mi_{name}_targets.csv", per_target)
+metric_curves(f"plots/mi_{name}_budget.png", curve, ["success_rate", "attack_accuracy"], group="defense", x="queries")
+train_faces, train_labels = face_set.part("train")
+shown = targets[:GRID_PEOPLE]
+real = as_pixels(np.stack([train_faces[train_labels == t][0] for t in shown]))
+reconstruction_grid(f"plots/mi_{name}_grid.png", real, {key.replace("negative_label_smoothing", "neg. LS").replace("_", " "): as_pixels(faces[: len(shown)]) for key, faces in reconstructions.items()}, [face_set.people[t] for t in shown])
+note_timing(compute_seconds=seconds, targets=len(targets), defenses=len(attacks))

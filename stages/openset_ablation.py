@@ -1,0 +1,47 @@
+"""Stage openset_ablation: pixel loss alone against pixel + identity loss (through the frozen FaceNet), both
+decoders trained on the same seeded subset of the attacker's LFW data at ``ablation.leakage``."""
+
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+
+from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, InversionData
+from faceleak.data.table import FaceTable
+from faceleak.defenses.masking import DimensionMask
+from faceleak.io import read_json, write_json
+from faceleak.stage import note_timing, start
+from faceleak.systems.openset.params import load_openset_params
+from faceleak.systems.openset.steps import attack_figures, identity_split, load_recognizers, reconstruct, resized_faces, thresholds_from
+
+params = start(load_openset_params)
+table = FaceTable.load("data/lfw/faces.npz")
+attacker = np.flatnonzero(table.arrays["attacker"])
+subset = np.sort(np.random.default_rng(params.seed).choice(attacker, min(params.ablation.images, len(attacker)), replace=False))
+templates, people = table.arrays["facenet"][subset], table.people[subset]
+mask = DimensionMask(params.ablation.leakage, "random", params.seed).fit(table.arrays["facenet"])
+faces = resized_faces(table.faces[subset], params.openset.face_size)
+val = identity_split(people, params.openset.val_fraction, params.seed)
+data = InversionData.from_arrays(mask.transform(templates), templates, faces)
+
+recognizers = load_recognizers(Path("models/facenet.pt"))
+victims = FaceTable.load("data/openset/victims.npz")
+thresholds = thresholds_from(read_json("metrics/recognizers.json"))
+results, timings = {}, {}
+for variant, weight in (("pixel", 0.0), ("pixel_identity", params.ablation.train.identity_weight)):
+    train = dataclasses.replace(params.ablation.train, identity_weight=weight)
+    started = time.perf_counter()
+    attack = EmbeddingInversionAttack(train, params.openset.face_size, params.seed, recognizers.facenet if weight > 0 else None)
+    attack.fit(data[np.flatnonzero(~val)], data[np.flatnonzero(val)])
+    timings[f"{variant}_seconds"] = time.perf_counter() - started
+    leaked = mask.transform(victims.arrays["facenet"])
+    reconstructions = reconstruct(attack, leaked, None, victims.faces.shape[-1])
+    results[variant] = {"identity_weight": weight, "epochs_run": len(attack.history_.val_loss)} | attack_figures(
+        reconstructions, victims, np.arange(len(victims.names)), recognizers, thresholds
+    )
+write_json(
+    "metrics/ablation.json",
+    {"train_images": int((~val).sum()), "val_images": int(val.sum()), "leakage": params.ablation.leakage, **results},
+)
+note_timing(compute_seconds=sum(timings.values()), **timings)

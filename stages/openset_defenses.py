@@ -1,0 +1,52 @@
+"""Stage openset_defenses: each template protection's utility (LFW View 2 10-fold accuracy on protected
+FaceNet templates) against the open-set attack's success on the protected victim templates."""
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack
+from faceleak.data import lfw
+from faceleak.data.table import FaceTable
+from faceleak.defenses.templates import protections
+from faceleak.io import read_json, write_json
+from faceleak.metrics.verification import tenfold_accuracy
+from faceleak.plots import privacy_utility, write_csv
+from faceleak.report import flat_figures
+from faceleak.stage import note_timing, start
+from faceleak.systems.openset.params import load_openset_params
+from faceleak.systems.openset.steps import attack_figures, load_recognizers, reconstruct, thresholds_from, view2_arrays
+
+params = start(load_openset_params)
+pairs = lfw.read_pairs(Path("data/raw/lfw_pairs") / lfw.PAIRS_FILE, params.lfw.folds, params.lfw.pairs_per_fold)
+first, second, same, folds, users = view2_arrays(pairs)
+table = FaceTable.load("data/lfw/faces.npz")
+view2 = np.concatenate([table.arrays["facenet"][table.rows(first)], table.arrays["facenet"][table.rows(second)]])
+victims = FaceTable.load("data/openset/victims.npz")
+queries = np.arange(len(victims.names))
+recognizers = load_recognizers(Path("models/facenet.pt"))
+thresholds = thresholds_from(read_json("metrics/recognizers.json"), (params.defenses.fmr,))
+attack = EmbeddingInversionAttack(
+    params.openset.train, params.openset.face_size, params.seed, recognizers.facenet, lowest_leakage=params.openset.min_leakage
+).load("models/openset_decoder.pt")
+reference = table.arrays["facenet"][table.arrays["attacker"]]
+settings = params.defenses
+started = time.perf_counter()
+rows = []
+for protection in protections(settings.masking, settings.noise, settings.quantization, settings.biohash, reference, params.seed):
+    stored = protection.protect(view2, np.concatenate([users, users]))
+    accuracy, spread = tenfold_accuracy(protection.distances(stored[: len(pairs)], stored[len(pairs) :]), same, folds)
+    leaked, mask = protection.attacker_input(protection.protect(victims.arrays["facenet"], victims.people), victims.people)
+    reconstructions = reconstruct(attack, leaked, mask, victims.faces.shape[-1])
+    figures = attack_figures(reconstructions, victims, queries, recognizers, thresholds)
+    rows.append(
+        {"defense": protection.name, "setting": float(protection.setting), "view2_accuracy": accuracy, "view2_accuracy_std": spread}
+        | flat_figures(figures)
+    )
+seconds = time.perf_counter() - started
+write_json("metrics/defenses.json", {"fmr": settings.fmr, "rows": {f"{row['defense']}_{row['setting']:g}": row for row in rows}})
+write_csv("plots/defenses.csv", rows)
+fmr = f"{settings.fmr:g}"
+privacy_utility("plots/privacy_utility.png", rows, [f"facenet_sar_type1_fmr{fmr}", f"dlib_sar_type1_fmr{fmr}", f"facenet_sar_type2_fmr{fmr}"])
+note_timing(compute_seconds=seconds, settings=len(rows))

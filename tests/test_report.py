@@ -1,0 +1,149 @@
+"""The results pages: rendered from the committed metrics alone, their numbers equal to the metrics', byte-stable."""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from faceleak.io import read_json
+from faceleak.report import HEADLINE_PAGE, NA, HeadlineRow, fmr_label, headline, number, percent, table
+from faceleak.systems.model_inversion import report as model_inversion
+from faceleak.systems.openset import report as openset
+from faceleak.systems.spine import report as spine
+from tests.conftest import PROJECT
+
+METRICS = PROJECT / "metrics"
+PAGES = PROJECT / "docs" / "results"
+SYSTEMS = (spine, openset, model_inversion)
+
+
+def tables(page: str) -> list[list[dict[str, str]]]:
+    """Every Markdown table of a page, as rows keyed by the header's cells."""
+    found, lines = [], page.splitlines()
+    for index, line in enumerate(lines[:-1]):
+        if line.startswith("| ") and lines[index + 1].startswith("|---"):
+            header, rows = cells(line), []
+            for row in lines[index + 2:]:
+                if not row.startswith("|"):
+                    break
+                rows.append(dict(zip(header, cells(row), strict=True)))
+            found.append(rows)
+    return found
+
+
+def cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().removeprefix("|").removesuffix("|").split(" | ")]
+
+
+def row(page: str, column: str, **match: str) -> dict[str, str]:
+    """The one table row of ``page`` that has ``column`` and whose cells equal ``match``."""
+    hits = [
+        r for rows in tables(page) for r in rows
+        if column in r and all(r.get(key) == value for key, value in match.items())
+    ]
+    assert len(hits) == 1, f"{len(hits)} rows with {column!r} match {match}"
+    return hits[0]
+
+
+@pytest.fixture(scope="module")
+def pages() -> dict[str, str]:
+    return {system.PAGE: system.render(METRICS) for system in SYSTEMS}
+
+
+@pytest.fixture
+def metrics_copy(tmp_path: Path) -> Path:
+    """A copy of the metrics files the systems declare they read (``READS``: the report stage's deps), no more."""
+    copy = tmp_path / "metrics"
+    for name in (name for system in SYSTEMS for name in system.READS):
+        if name.endswith("/"):
+            shutil.copytree(METRICS / name, copy / name)
+        else:
+            copy.mkdir(exist_ok=True)
+            shutil.copy(METRICS / name, copy / name)
+    return copy
+
+
+def test_formatting():
+    assert percent(83 / 97, 97) == "85.6% (83/97)"
+    assert percent(0.9700000000000001, 6000) == "97.0% (5,820/6,000)"
+    assert percent(0.8877551020408163, 97) == "88.8%"  # 86.1 of 97 is no count: shown without one
+    assert percent(None, 97) == number(None) == NA
+    assert fmr_label("0.001") == "1e-3" and fmr_label(0.01) == "1e-2"
+    assert table(("a", "b"), [(1, "x|y")]) == "| a | b |\n|---|---|\n| 1 | x\\|y |"
+    with pytest.raises(ValueError, match="header of 2"):
+        table(("a", "b"), [(1,)])
+
+
+def test_every_page_renders_with_working_figure_links(pages):
+    for name, text in pages.items():
+        assert text.startswith("# ") and text.endswith("\n") and not text.endswith("\n\n"), name
+        assert tables(text) and not re.search(r"\b(nan|None|inf)\b", text), name
+        links = re.findall(r"!\[[^]]*\]\(([^)]+)\)", text)
+        assert links, name
+        for link in links:
+            assert (PAGES / link).resolve().is_file(), f"{name}: {link}"
+
+
+def test_openset_numbers_are_the_metrics(pages):
+    page, curve = pages[openset.PAGE], read_json(METRICS / "openset.json")
+    full = curve["leakage"]["1"]["facenet"]
+    expected = percent(full["sar_type1_fmr0.001"], curve["victims"])
+    key = row(page, "type I @ FMR 1e-3", protocol="open set", leakage="1", recognizer="FaceNet (attacked)")
+    assert key["type I @ FMR 1e-3"] == expected
+    assert key["type II @ FMR 1e-3"] == percent(full["sar_type2_fmr0.001"], full["type2_comparisons"])
+    assert row(page, "FaceNet SAR-I 1e-3", protocol="open set", leakage="1")["FaceNet SAR-I 1e-3"] == expected
+    dlib = curve["leakage"]["0.3"]["dlib"]
+    curves = row(page, "dlib SAR-I 1e-2", protocol="open set", leakage="0.3")
+    assert curves["dlib SAR-I 1e-2"] == percent(dlib["sar_type1_fmr0.01"], curve["victims"])
+    stolen = read_json(METRICS / "defenses.json")["rows"]["biohash_stolen_key_512"]
+    defended = row(page, "View 2 accuracy", defense="biohash_stolen_key", setting="512")
+    assert defended["FaceNet SAR-I 1e-3"] == percent(stolen["facenet_sar_type1_fmr0.001"], 97)
+    assert defended["View 2 accuracy"] == percent(stolen["view2_accuracy"], 6000)
+    judges = read_json(METRICS / "recognizers.json")["facenet"]
+    threshold = row(page, "threshold @ FMR 1e-3", recognizer="FaceNet (attacked)")["threshold @ FMR 1e-3"]
+    assert threshold == number(judges["thresholds"]["0.001"]["distance"])
+
+
+def test_spine_and_model_inversion_numbers_are_the_metrics(pages):
+    sweep = read_json(METRICS / "sweep_table.json")
+    cell = row(pages[spine.PAGE], "MSE", leakage="0.5", **{"hidden dims chosen by": "low_variance"})
+    assert cell["MSE"] == number(sweep["low_variance_leak50_mse"], 4)
+    assert cell["cosine"] == number(sweep["low_variance_leak50_cosine_mean"])
+    assert cell["mAP@1"] == percent(sweep["low_variance_leak50_map_at_1"], 24)
+    assert cell["LPIPS"] == NA  # null in the committed metrics: LPIPS needs a web download
+    attack = read_json(METRICS / "mi_attack_orl.json")
+    rounding = [r for rows in tables(pages[model_inversion.PAGE]) for r in rows if r.get("defense") == "rounding 1"]
+    assert [r["success"] for r in rounding][-1] == percent(attack["attacks"]["rounding_1"]["success_rate"], attack["targets"])
+
+
+def test_pages_are_deterministic_and_read_only_their_declared_metrics(pages, metrics_copy):
+    for system in SYSTEMS:
+        assert system.render(metrics_copy) == system.render(METRICS) == pages[system.PAGE]
+        assert (PAGES / system.PAGE).read_text() == pages[system.PAGE], f"rerun stages/report.py: {system.PAGE}"
+    rows = [r for system in SYSTEMS for r in system.headline_rows(METRICS)]
+    assert (PAGES / HEADLINE_PAGE).read_text() == headline(rows)
+
+
+def test_headline_is_short_and_links_every_page():
+    rows = [r for system in SYSTEMS for r in system.headline_rows(METRICS)]
+    assert 5 <= len(rows) <= 10 and all(isinstance(r, HeadlineRow) for r in rows)
+    assert {r.page for r in rows} == {system.PAGE for system in SYSTEMS}
+    curve = read_json(METRICS / "openset.json")
+    expected = percent(curve["leakage"]["1"]["facenet"]["sar_type1_fmr0.001"], curve["victims"])
+    facenet = row(headline(rows), "value", figure="SAR type I @ FMR 1e-3, FaceNet (attacked), full template")
+    assert facenet["system"] == "[open set](docs/results/openset.md)" and facenet["value"] == expected
+
+
+def test_a_null_metric_is_na(metrics_copy):
+    path = metrics_copy / "openset.json"
+    curve = json.loads(path.read_text())
+    curve["leakage"]["1"]["facenet"]["sar_type1_fmr0.001"] = None
+    path.write_text(json.dumps(curve))
+    page = openset.render(metrics_copy)
+    key = row(page, "type I @ FMR 1e-3", protocol="open set", leakage="1", recognizer="FaceNet (attacked)")
+    assert key["type I @ FMR 1e-3"] == NA and key["type I @ FMR 1e-2"] != NA
+    assert row(page, "FaceNet SAR-I 1e-3", protocol="open set", leakage="1")["FaceNet SAR-I 1e-3"] == NA
+    headline_row = next(r for r in openset.headline_rows(metrics_copy) if "FaceNet" in r.figure and "full" in r.figure)
+    assert headline_row.value == NA
