@@ -18,10 +18,7 @@ started = time.perf_counter()
 features = facenet_features(load_facenet(Path("models/facenet.pt")), face_set.faces)
 train = face_set.split == "train"
 probe = LinearProbe.fit(features[train], face_set.labels[train])
-accuracy = {
-    f"{part}_accuracy": float((probe.predict(features[face_set.split == part]) == face_set.labels[face_set.split == part]).mean())
-    for part in ("val", "test")
-}
+accuracy = {f"{part}_accuracy": probe.accuracy(features[face_set.split == part], face_set.labels[face_set.split == part]) for part in ("val", "test")}
 write_npz(f"data/mi/{name}/evaluator.npz", features=features, coef=probe.coef, intercept=probe.intercept)
 write_json(f"metrics/mi_evaluator_{name}.json", {"model": "FaceNet (CASIA-WebFace) + logistic regression", **accuracy})
 note_timing(compute_seconds=time.perf_counter() - started, images=len(features))

@@ -39,9 +39,14 @@ def crop_like_sklearn(path: Path, resize: float = SKLEARN_RESIZE) -> np.ndarray:
     return face.mean(axis=2) if face.ndim == 3 else face
 
 
+def images_per_person(images: dict[str, Path]) -> Counter[str]:
+    """How many of ``images`` (keyed by LFW image name) each person has."""
+    return Counter(person_of(name) for name in images)
+
+
 def load_people(images: dict[str, Path], min_images: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Faces (N, 50, 37), integer labels and the sorted people with at least ``min_images`` images."""
-    counts = Counter(person_of(name) for name in images)
+    counts = images_per_person(images)
     people = sorted(person for person, count in counts.items() if count >= min_images)
     if not people:
         raise ValueError(f"no LFW person has {min_images} or more images")

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from faceleak.attacks.model_inversion import GeneticSettings, InversionResult, ProbabilityTransform, QueryOracle, genetic_inversion
 from faceleak.data.lfw import find_root, list_images, person_of
-from faceleak.data.lfw_people import crop_like_sklearn, load_people, stratified_split
+from faceleak.data.lfw_people import crop_like_sklearn, images_per_person, load_people, stratified_split
 from faceleak.data.orl import crop_like_lfw_people, load_orl
 from faceleak.defenses.outputs import noisy, rounded, top_label_only
 from faceleak.device import active_device, device_of
@@ -78,9 +78,7 @@ def public_faces(lfw_folder: Path, min_images: int) -> np.ndarray:
     """The attacker's public prior data: every LFW face of people with fewer than ``min_images`` images
     (so none of the LFW victims), cropped as scikit-learn does."""
     images = list_images(find_root(lfw_folder))
-    counts: dict[str, int] = {}
-    for name in images:
-        counts[person_of(name)] = counts.get(person_of(name), 0) + 1
+    counts = images_per_person(images)
     names = [name for name in images if counts[person_of(name)] < min_images]
     return np.stack([crop_like_sklearn(images[name]) for name in tqdm(names, desc="crop public faces")])
 
@@ -213,6 +211,14 @@ class LinearProbe:
     def predict(self, features: np.ndarray) -> np.ndarray:
         return (features @ self.coef.T + self.intercept).argmax(axis=1)
 
+    def correct(self, features: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """Whether each face is assigned its label."""
+        return self.predict(features) == labels
+
+    def accuracy(self, features: np.ndarray, labels: np.ndarray) -> float:
+        """The share of faces assigned their label."""
+        return float(self.correct(features, labels).mean())
+
 
 @dataclass
 class Judges:
@@ -232,7 +238,7 @@ class Judges:
         return {
             "confidence": confidence,
             "success": confidence > self.success_confidence,
-            "attack_correct": self.probe.predict(features) == targets,
+            "attack_correct": self.probe.correct(features, targets),
             "features": features,
         }
 
@@ -273,7 +279,7 @@ class Judges:
     def _real_reconstructed_mixed(self, reconstructed_correct: np.ndarray) -> dict[str, float]:
         """The evaluation model's accuracy on the real test faces, on the reconstructions, and on both pooled."""
         test = self.face_set.split == "test"
-        real_correct = self.probe.predict(self.features[test]) == self.face_set.labels[test]
+        real_correct = self.probe.correct(self.features[test], self.face_set.labels[test])
         pooled = np.concatenate([real_correct, reconstructed_correct])
         return {"real_accuracy": float(real_correct.mean()), "reconstructed_accuracy": float(reconstructed_correct.mean()), "mixed_accuracy": float(pooled.mean())}
 
