@@ -118,6 +118,18 @@ def test_spine_and_model_inversion_numbers_are_the_metrics(pages):
     assert [r["success"] for r in rounding][-1] == percent(attack["attacks"]["rounding_1"]["success_rate"], attack["targets"])
 
 
+def test_published_figures_stand_beside_ours(pages):
+    nbnet = row(pages[openset.PAGE], "type I @ FMR 1e-3", protocol=openset.NBNET["protocol"])
+    assert nbnet["type I @ FMR 1e-3"] == "95.20%" and nbnet["type II @ FMR 1e-3"] == "58.05%"
+    dlib = row(pages[openset.PAGE], "published (colour LFW)", recognizer="dlib (independent)")
+    assert dlib["published (colour LFW)"] == "99.38%"
+    assert row(pages[spine.PAGE], "cosine", **{"faces scored": "71 MFR2 images"})["mAP@1"] == "1.0 (100%)"
+    accuracy = row(pages[model_inversion.PAGE], "reference (published, LFW)", figure="victim test accuracy")
+    victims = read_json(METRICS / "mi_victim_lfw.json")
+    assert accuracy["reference (published, LFW)"] == "90.31%"
+    assert accuracy["faceleak LFW (measured)"] == percent(victims["victim"]["test_accuracy"], victims["test_images"])
+
+
 def test_pages_are_deterministic_and_read_only_their_declared_metrics(pages, metrics_copy):
     for system in SYSTEMS:
         assert system.render(metrics_copy) == system.render(METRICS) == pages[system.PAGE]
