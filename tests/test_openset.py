@@ -46,6 +46,7 @@ def test_dlib_tells_the_same_person_from_another(aligned):
     different = pair_distances(descriptors[[0, 1]], descriptors[[2, 3]])
     assert same.max() < 0.6 < different.min(), (names, same, different)
     assert np.array_equal(descriptors, DlibRecognizer().embed(to_channels(np.repeat(faces, 3, axis=-1), 1)))
+    assert np.array_equal(descriptors, DlibRecognizer(workers=2).embed(faces, batch_size=1))
 
 
 def test_random_masks_leak_a_fraction_in_range():

@@ -30,6 +30,7 @@ from faceleak.metrics.reconstruction import nearest_real_face
 from faceleak.models.autoencoder import ConvAutoencoder
 from faceleak.models.facenet import embed
 from faceleak.models.small_cnn import SmallCNN
+from faceleak.parallel import map_forked
 from faceleak.systems.model_inversion.params import OutputDefenseParams
 from faceleak.training import BatchLoss, FitHistory, FitSettings, fit
 
@@ -325,15 +326,16 @@ def invert_classes(
     seed: int,
 ) -> list[InversionResult]:
     """The genetic search for each target class, each through its own counting oracle (seeded per
-    target, so every defense starts from the same populations)."""
+    target, so every defense starts from the same populations); targets run side by side on the cores."""
     prior.eval()
     device = device_of(prior)
-    results = []
-    for target in tqdm(targets, desc=f"invert ({defense.name} {defense.setting:g})"):
-        oracle = QueryOracle(victim, defense.transform(seed + int(target)))
+
+    def invert(target: int) -> InversionResult:
+        oracle = QueryOracle(victim, defense.transform(seed + target))
         decode = lambda codes: prior.decode(codes.to(device))  # noqa: E731
-        results.append(genetic_inversion(oracle, decode, int(target), latent[0], latent[1], settings, seed + int(target)))
-    return results
+        return genetic_inversion(oracle, decode, target, latent[0], latent[1], settings, seed + target)
+
+    return map_forked(invert, [int(target) for target in targets], desc=f"invert ({defense.name} {defense.setting:g})")
 
 
 @torch.no_grad()

@@ -1,0 +1,229 @@
+"""Benchmark of the engines the pipeline leans on, today's code against a baseline revision, in one run.
+
+Each engine is measured in a fresh subprocess twice: once with the baseline revision's ``src/`` (a
+temporary git worktree of ``--baseline``) and once with this checkout's, on the same inputs. It prints
+each figure, the ratio new / baseline, and FaceNet's achieved GFLOP/s against this CPU's fp32 peak.
+
+    .venv/bin/python benchmarks/engines.py --baseline acab1b7            # every engine
+    .venv/bin/python benchmarks/engines.py --baseline acab1b7 --only dlib,search
+    .venv/bin/python benchmarks/engines.py --timings timings/            # the pipeline's stage seconds
+
+Needs the pipeline's inputs: ``data/raw/lfw`` (stage download@lfw), ``models/facenet.pt`` (stage
+weights) and, for dlib and the identity step, ``data/lfw/faces.npz`` (stage lfw_faces).
+Results as JSON with ``--json PATH``. Not a test: figures depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FACENET_GFLOP_PER_FACE = 2.84  # InceptionResnetV1 at 160x160, multiply-adds counted as 2 FLOP
+FLOP_PER_CYCLE = 64  # fp32, AVX-512: two 16-lane FMA units per core (Zen 4/5, Ice Lake and later)
+ENGINES = ("facenet", "facenet_pipeline", "mtcnn", "dlib", "identity_step", "search")
+
+
+def _rate(work: Callable[[], object], items: int, repeats: int) -> float:
+    """Items per second of ``work``, best of ``repeats`` after one warm-up."""
+    work()
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - started)
+    return items / best
+
+
+def _lfw_paths(count: int) -> list[Path]:
+    from faceleak.data import lfw
+
+    images = lfw.list_images(lfw.find_root(ROOT / "data/raw/lfw"))
+    return [images[name] for name in sorted(images)[:count]]
+
+
+def _lfw_crops(count: int):
+    from faceleak.data.table import FaceTable
+
+    return FaceTable.load(ROOT / "data/lfw/faces.npz").faces[:count]
+
+
+def _facenet():
+    from faceleak.models.facenet import load_facenet
+
+    return load_facenet(ROOT / "models/facenet.pt")
+
+
+def measure_facenet(count: int) -> dict[str, float]:
+    """Bare engine: a 32-face float batch through InceptionResnetV1, fp32, channels-last and bf16 autocast."""
+    import torch
+
+    model, batch = _facenet(), torch.rand(32, 3, 160, 160) * 2 - 1
+    figures = {}
+    with torch.no_grad():
+        figures["fp32_faces_per_s"] = _rate(lambda: model(batch), 32, 3)
+        last = model.to(memory_format=torch.channels_last)
+        last_batch = batch.contiguous(memory_format=torch.channels_last)
+        figures["channels_last_faces_per_s"] = _rate(lambda: last(last_batch), 32, 3)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            figures["bf16_faces_per_s"] = _rate(lambda: last(last_batch), 32, 3)
+    return figures
+
+
+def measure_facenet_pipeline(count: int) -> dict[str, float]:
+    """The pipeline's ``embed`` on uint8 LFW crops (conversion, standardisation and batching included)."""
+    from faceleak.models.facenet import embed
+
+    model, crops = _facenet(), _lfw_crops(count)
+    return {"faces_per_s": _rate(lambda: embed(model, crops, 32), len(crops), 1)}
+
+
+def measure_mtcnn(count: int) -> dict[str, float]:
+    """MTCNN detection and cropping of LFW images (decoding included)."""
+    from faceleak.data.align import FaceAligner
+
+    paths, aligner = _lfw_paths(count), FaceAligner(160, 56, 1, 32)
+    return {"images_per_s": _rate(lambda: aligner.align(paths), len(paths), 1)}
+
+
+def measure_dlib(count: int) -> dict[str, float]:
+    """dlib's ResNet descriptors of LFW crops (every core the recognizer uses by default)."""
+    from faceleak.models.dlib_face import DlibRecognizer
+
+    recognizer, crops = DlibRecognizer(), _lfw_crops(count)
+    return {"faces_per_s": _rate(lambda: recognizer.embed(crops), len(crops), 1)}
+
+
+def measure_identity_step(count: int) -> dict[str, float]:
+    """One training step (batch 32) of the open-set decoder with the identity loss through FaceNet."""
+    import torch
+
+    from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, InversionData, TrainParams
+
+    params = TrainParams(epochs=1, batch_size=32, learning_rate=1e-3, dropout=0.0, patience=1, identity_weight=1.0, base_channels=8)
+    attack = EmbeddingInversionAttack(params, 64, 0, _facenet(), lowest_leakage=0.05)
+    generator = torch.Generator().manual_seed(0)
+    templates = torch.nn.functional.normalize(torch.randn(32, 512, generator=generator), dim=1).numpy()
+    data = InversionData.from_arrays(templates, templates, torch.rand(32, 3, 64, 64, generator=generator) * 2 - 1)
+    optimizer = torch.optim.Adam(attack.decoder.parameters(), lr=1e-3)
+
+    def step() -> None:
+        loss = attack._loss(data.randomly_leaked(0.05, generator))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    attack.decoder.train()
+    return {"faces_per_s": _rate(step, 32, 5)}
+
+
+def measure_search(count: int) -> dict[str, float]:
+    """One black-box genetic search (50 x 101 = 5,050 queries) with LFW-shaped victim and prior."""
+    import numpy as np
+    import torch
+
+    from faceleak.attacks.model_inversion import GeneticSettings, QueryOracle, genetic_inversion
+    from faceleak.models.autoencoder import ConvAutoencoder
+    from faceleak.models.small_cnn import SmallCNN
+
+    torch.manual_seed(0)
+    victim, prior = SmallCNN(7).eval(), ConvAutoencoder((50, 37), 64).eval()
+    results = []
+
+    def search() -> None:
+        oracle = QueryOracle(victim)
+        results.append(genetic_inversion(oracle, prior.decode, 3, np.zeros(64), np.ones(64), GeneticSettings(), 1))
+
+    rate = _rate(search, 1, 2)
+    return {"searches_per_s": rate, "seconds_per_search": 1 / rate, "confidence": results[-1].confidence}
+
+
+def peak_gflops() -> float:
+    """fp32 peak of the cores this process may use, from the nominal clock in /proc/cpuinfo."""
+    megahertz = max(float(line.split(":")[1]) for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("cpu MHz"))
+    return len(os.sched_getaffinity(0)) * megahertz / 1000 * FLOP_PER_CYCLE
+
+
+def _run_engine(engine: str, src: Path, count: int) -> dict[str, float]:
+    environment = {**os.environ, "PYTHONPATH": str(src), "HF_HUB_OFFLINE": "1"}
+    command = [sys.executable, __file__, "--measure", engine, "--count", str(count)]
+    output = subprocess.run(command, env=environment, cwd=ROOT, capture_output=True, text=True)
+    if output.returncode != 0:
+        raise SystemExit(f"benchmark {engine} with {src} failed:\n{output.stderr[-2000:]}")
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def _baseline_src(revision: str, folder: Path) -> Path:
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(folder), revision], check=True, capture_output=True)
+    return folder / "src"
+
+
+def stage_seconds(folder: Path) -> dict[str, float]:
+    """Wall seconds of each stage from the pipeline's timings/ files."""
+    return {path.stem: json.loads(path.read_text())["seconds"] for path in sorted(folder.glob("*.json"))}
+
+
+def compare(engines: list[str], baseline: str | None, count: int) -> dict[str, dict]:
+    """Each engine's figures with this checkout's code and (with ``baseline``) the baseline's."""
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        base_src = _baseline_src(baseline, Path(scratch) / "baseline") if baseline else None
+        try:
+            for engine in engines:
+                new = _run_engine(engine, ROOT / "src", count)
+                old = _run_engine(engine, base_src, count) if base_src else None
+                results[engine] = {"new": new, "baseline": old}
+        finally:
+            if base_src:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base_src.parent)], check=False)
+    return results
+
+
+def print_table(results: dict[str, dict], peak: float) -> None:
+    print("| engine | figure | baseline | new | new / baseline |\n|---|---|---|---|---|")
+    for engine, sides in results.items():
+        for figure, value in sides["new"].items():
+            old = (sides["baseline"] or {}).get(figure)
+            ratio = f"{value / old:.2f}x" if old else ""
+            print(f"| {engine} | {figure} | {'' if old is None else f'{old:.3g}'} | {value:.3g} | {ratio} |")
+    if "facenet" in results:
+        fastest = max(results["facenet"]["new"].values())
+        print(f"\nFaceNet: {fastest * FACENET_GFLOP_PER_FACE:.0f} GFLOP/s at best of {peak:.0f} GFLOP/s fp32 peak ({fastest * FACENET_GFLOP_PER_FACE / peak:.0%})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", help="git revision to compare with (today's code)")
+    parser.add_argument("--only", default=",".join(ENGINES), help=f"comma-separated engines of {', '.join(ENGINES)}")
+    parser.add_argument("--count", type=int, default=256, help="images or faces per engine run")
+    parser.add_argument("--timings", type=Path, help="print the stage seconds in this timings/ folder")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--measure", choices=ENGINES, help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.measure:
+        print(json.dumps(globals()[f"measure_{arguments.measure}"](arguments.count)))
+        return
+    engines = [engine for engine in arguments.only.split(",") if engine]
+    unknown = sorted(set(engines) - set(ENGINES))
+    if unknown:
+        parser.error(f"unknown engine(s) {', '.join(unknown)}; expected {', '.join(ENGINES)}")
+    results = compare(engines, arguments.baseline, arguments.count)
+    print_table(results, peak_gflops())
+    if arguments.timings:
+        seconds = stage_seconds(arguments.timings)
+        results["stages"] = seconds
+        print("\n| stage | seconds |\n|---|---|\n" + "\n".join(f"| {name} | {value:.0f} |" for name, value in seconds.items()))
+        print(f"| total | {sum(seconds.values()):.0f} |")
+    if arguments.json:
+        arguments.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
