@@ -7,6 +7,7 @@ each figure, the ratio new / baseline, and FaceNet's achieved GFLOP/s against th
     .venv/bin/python benchmarks/engines.py --baseline acab1b7            # every engine
     .venv/bin/python benchmarks/engines.py --baseline acab1b7 --only dlib,search
     .venv/bin/python benchmarks/engines.py --timings timings/            # the pipeline's stage seconds
+    .venv/bin/python benchmarks/engines.py --effect bf16                 # a FaceNet engine against fp32 on View 2
 
 Needs the pipeline's inputs: ``data/raw/lfw`` (stage download@lfw), ``models/facenet.pt`` (stage
 weights) and, for dlib and the identity step, ``data/lfw/faces.npz`` (stage lfw_faces).
@@ -28,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FACENET_GFLOP_PER_FACE = 2.84  # InceptionResnetV1 at 160x160, multiply-adds counted as 2 FLOP
 FLOP_PER_CYCLE = 64  # fp32, AVX-512: two 16-lane FMA units per core (Zen 4/5, Ice Lake and later)
+FACENET_ENGINE_NAMES = ("fp32", "channels_last", "bf16")  # as params.FACENET_ENGINES, for today's code that lacks it
 ENGINES = ("facenet", "facenet_pipeline", "mtcnn", "dlib", "identity_step", "search")
 
 
@@ -55,17 +57,25 @@ def _lfw_crops(count: int):
     return FaceTable.load(ROOT / "data/lfw/faces.npz").faces[:count]
 
 
-def _facenet():
+def _facenets() -> dict:
+    """FaceNet as the pipeline loads it, once per engine the code under test offers (fp32 only before engines)."""
+    import inspect
+
     from faceleak.models.facenet import load_facenet
 
-    return load_facenet(ROOT / "models/facenet.pt")
+    path = ROOT / "models/facenet.pt"
+    if "engine" not in inspect.signature(load_facenet).parameters:
+        return {"fp32": load_facenet(path)}
+    from faceleak.params import FACENET_ENGINES
+
+    return {engine: load_facenet(path, engine) for engine in FACENET_ENGINES}
 
 
 def measure_facenet(count: int) -> dict[str, float]:
     """Bare engine: a 32-face float batch through InceptionResnetV1, fp32, channels-last and bf16 autocast."""
     import torch
 
-    model, batch = _facenet(), torch.rand(32, 3, 160, 160) * 2 - 1
+    model, batch = _facenets()["fp32"], torch.rand(32, 3, 160, 160) * 2 - 1
     figures = {}
     with torch.no_grad():
         figures["fp32_faces_per_s"] = _rate(lambda: model(batch), 32, 3)
@@ -81,8 +91,8 @@ def measure_facenet_pipeline(count: int) -> dict[str, float]:
     """The pipeline's ``embed`` on uint8 LFW crops (conversion, standardisation and batching included)."""
     from faceleak.models.facenet import embed
 
-    model, crops = _facenet(), _lfw_crops(count)
-    return {"faces_per_s": _rate(lambda: embed(model, crops, 32), len(crops), 1)}
+    crops = _lfw_crops(count)
+    return {f"{engine}_faces_per_s": _rate(lambda: embed(model, crops, 32), len(crops), 1) for engine, model in _facenets().items()}
 
 
 def measure_mtcnn(count: int) -> dict[str, float]:
@@ -102,47 +112,80 @@ def measure_dlib(count: int) -> dict[str, float]:
 
 
 def measure_identity_step(count: int) -> dict[str, float]:
-    """One training step (batch 32) of the open-set decoder with the identity loss through FaceNet."""
+    """Training steps (batch 32) of the open-set decoder with the identity loss through FaceNet, per engine."""
     import torch
 
     from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, InversionData, TrainParams
 
     params = TrainParams(epochs=1, batch_size=32, learning_rate=1e-3, dropout=0.0, patience=1, identity_weight=1.0, base_channels=8)
-    attack = EmbeddingInversionAttack(params, 64, 0, _facenet(), lowest_leakage=0.05)
     generator = torch.Generator().manual_seed(0)
     templates = torch.nn.functional.normalize(torch.randn(32, 512, generator=generator), dim=1).numpy()
     data = InversionData.from_arrays(templates, templates, torch.rand(32, 3, 64, 64, generator=generator) * 2 - 1)
-    optimizer = torch.optim.Adam(attack.decoder.parameters(), lr=1e-3)
+    figures = {}
+    for engine, facenet in _facenets().items():
+        attack = EmbeddingInversionAttack(params, 64, 0, facenet, lowest_leakage=0.05)
+        optimizer = torch.optim.Adam(attack.decoder.parameters(), lr=1e-3)
 
-    def step() -> None:
-        loss = attack._loss(data.randomly_leaked(0.05, generator))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        def step() -> None:
+            loss = attack._loss(data.randomly_leaked(0.05, generator))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
 
-    attack.decoder.train()
-    return {"faces_per_s": _rate(step, 32, 5)}
+        attack.decoder.train()
+        figures[f"{engine}_faces_per_s"] = _rate(step, 32, 3)
+    return figures
 
 
 def measure_search(count: int) -> dict[str, float]:
-    """One black-box genetic search (50 x 101 = 5,050 queries) with LFW-shaped victim and prior."""
+    """Genetic searches (50 x 101 = 5,050 queries each) of four targets under one defense, as the attack
+    stage runs them, with an LFW-shaped victim and prior."""
     import numpy as np
     import torch
 
-    from faceleak.attacks.model_inversion import GeneticSettings, QueryOracle, genetic_inversion
+    from faceleak.attacks.model_inversion import GeneticSettings
     from faceleak.models.autoencoder import ConvAutoencoder
     from faceleak.models.small_cnn import SmallCNN
+    from faceleak.systems.model_inversion.steps import Defense, invert_classes
 
     torch.manual_seed(0)
     victim, prior = SmallCNN(7).eval(), ConvAutoencoder((50, 37), 64).eval()
+    defense, targets = Defense("none", 0.0, "standard", lambda seed: None), np.arange(4)
     results = []
 
-    def search() -> None:
-        oracle = QueryOracle(victim)
-        results.append(genetic_inversion(oracle, prior.decode, 3, np.zeros(64), np.ones(64), GeneticSettings(), 1))
+    def searches() -> None:
+        results[:] = invert_classes(victim, targets, defense, prior, (np.zeros(64), np.ones(64)), GeneticSettings(), 1)
 
-    rate = _rate(search, 1, 2)
-    return {"searches_per_s": rate, "seconds_per_search": 1 / rate, "confidence": results[-1].confidence}
+    rate = _rate(searches, len(targets), 1)
+    return {"searches_per_s": rate, "seconds_per_search": 1 / rate, "confidence_sum": float(sum(r.confidence for r in results))}
+
+
+def engine_effect(engine: str) -> dict[str, object]:
+    """What ``engine`` changes against fp32 on LFW View 2's faces: the cosine of each face's two
+    embeddings, and View 2's 10-fold accuracy and thresholds with either."""
+    import numpy as np
+
+    from faceleak.data import lfw
+    from faceleak.data.table import FaceTable, rows_of
+    from faceleak.metrics.verification import pair_distances
+    from faceleak.models.facenet import embed, load_facenet
+    from faceleak.systems.openset.steps import verification_figures, view2_arrays
+
+    pairs = lfw.read_pairs(ROOT / "data/raw/lfw_pairs" / lfw.PAIRS_FILE, 10, 300)
+    first, second, same, folds, _ = view2_arrays(pairs)
+    table = FaceTable.load(ROOT / "data/lfw/faces.npz")
+    names = np.unique(np.concatenate([first, second]))
+    rows = rows_of(table.names, names)
+    started = time.perf_counter()
+    templates = {"fp32": table.arrays["facenet"][rows], engine: embed(load_facenet(ROOT / "models/facenet.pt", engine), table.faces[rows], 32, progress=True)}
+    seconds = time.perf_counter() - started
+    cosines = (templates["fp32"] * templates[engine]).sum(axis=1)
+    figures: dict[str, object] = {"faces": len(names), "faces_per_s": len(names) / seconds}
+    figures["cosine"] = {"min": float(cosines.min()), "p01": float(np.quantile(cosines, 0.01)), "mean": float(cosines.mean())}
+    for name, array in templates.items():
+        distances = pair_distances(array[rows_of(names, first)], array[rows_of(names, second)])
+        figures[name] = verification_figures(distances, same, folds, (0.01, 0.001))
+    return figures
 
 
 def peak_gflops() -> float:
@@ -189,13 +232,19 @@ def compare(engines: list[str], baseline: str | None, count: int) -> dict[str, d
 def print_table(results: dict[str, dict], peak: float) -> None:
     print("| engine | figure | baseline | new | new / baseline |\n|---|---|---|---|---|")
     for engine, sides in results.items():
+        baseline = sides["baseline"] or {}
         for figure, value in sides["new"].items():
-            old = (sides["baseline"] or {}).get(figure)
-            ratio = f"{value / old:.2f}x" if old else ""
+            # an engine today's code lacks is compared with today's fp32 figure
+            engine_of = next((name for name in FACENET_ENGINE_NAMES if figure.startswith(name + "_")), None)
+            compared = figure if figure in baseline or engine_of is None else "fp32" + figure[len(engine_of) :]
+            old = baseline.get(compared)
+            ratio = f"{value / old:.2f}x" + ("" if compared == figure else " (vs fp32)") if old else ""
             print(f"| {engine} | {figure} | {'' if old is None else f'{old:.3g}'} | {value:.3g} | {ratio} |")
     if "facenet" in results:
-        fastest = max(results["facenet"]["new"].values())
-        print(f"\nFaceNet: {fastest * FACENET_GFLOP_PER_FACE:.0f} GFLOP/s at best of {peak:.0f} GFLOP/s fp32 peak ({fastest * FACENET_GFLOP_PER_FACE / peak:.0%})")
+        print(f"\nFaceNet against this CPU's peak ({peak:.0f} GFLOP/s fp32, twice that in bf16):")
+        for figure, value in results["facenet"]["new"].items():
+            limit = 2 * peak if figure.startswith("bf16") else peak
+            print(f"- {figure.removesuffix('_faces_per_s')}: {value * FACENET_GFLOP_PER_FACE:.0f} GFLOP/s, {value * FACENET_GFLOP_PER_FACE / limit:.0%} of peak")
 
 
 def main() -> None:
@@ -204,11 +253,18 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(ENGINES), help=f"comma-separated engines of {', '.join(ENGINES)}")
     parser.add_argument("--count", type=int, default=256, help="images or faces per engine run")
     parser.add_argument("--timings", type=Path, help="print the stage seconds in this timings/ folder")
+    parser.add_argument("--effect", metavar="ENGINE", help="measure a FaceNet engine's effect on LFW View 2 against fp32")
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--measure", choices=ENGINES, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.measure:
         print(json.dumps(globals()[f"measure_{arguments.measure}"](arguments.count)))
+        return
+    if arguments.effect:
+        effect = engine_effect(arguments.effect)
+        print(json.dumps(effect, indent=2))
+        if arguments.json:
+            arguments.json.write_text(json.dumps(effect, indent=2) + "\n")
         return
     engines = [engine for engine in arguments.only.split(",") if engine]
     unknown = sorted(set(engines) - set(ENGINES))

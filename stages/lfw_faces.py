@@ -23,7 +23,7 @@ aligner = FaceAligner(params.lfw.face_size, params.lfw.margin, params.image.chan
 started = time.perf_counter()
 faces, detected = aligner.align([images[name] for name in names], params.lfw.on_no_face)
 aligned = time.perf_counter()
-templates = embed(load_facenet(Path("models/facenet.pt")), faces, params.lfw.batch_size, progress=True)
+templates = embed(load_facenet(Path("models/facenet.pt"), params.weights.engine), faces, params.lfw.batch_size, progress=True)
 embedded = time.perf_counter()
 
 people = np.array([lfw.person_of(name) for name in names])

@@ -39,7 +39,7 @@ victims = {kind: load_weights(SmallCNN(len(face_set.people)), f"models/mi/{name}
 prior = load_weights(ConvAutoencoder(face_set.faces.shape[1:], params.prior.latent_dim), f"models/mi/priors/{name}.pt")
 latent = read_npz(f"models/mi/priors/{name}_latent.npz")
 evaluator = read_npz(f"data/mi/{name}/evaluator.npz")
-judges = Judges(load_facenet(Path("models/facenet.pt")), LinearProbe(evaluator["coef"], evaluator["intercept"]), evaluator["features"], face_set, params.genetic.success_confidence)
+judges = Judges(load_facenet(Path("models/facenet.pt"), params.weights.engine), LinearProbe(evaluator["coef"], evaluator["intercept"]), evaluator["features"], face_set, params.genetic.success_confidence)
 
 attacks, curve, per_target, reconstructions = {}, [], [], {}
 started = time.perf_counter()

@@ -15,7 +15,7 @@ name = sys.argv[1]
 start(load_model_inversion_params)
 face_set = FaceSet.load(f"data/mi/{name}/faces.npz")
 started = time.perf_counter()
-features = facenet_features(load_facenet(Path("models/facenet.pt")), face_set.faces)
+features = facenet_features(load_facenet(Path("models/facenet.pt"), params.weights.engine), face_set.faces)
 train = face_set.split == "train"
 probe = LinearProbe.fit(features[train], face_set.labels[train])
 accuracy = {f"{part}_accuracy": probe.accuracy(features[face_set.split == part], face_set.labels[face_set.split == part]) for part in ("val", "test")}

@@ -25,7 +25,7 @@ faces = resized_faces(table.faces[subset], params.openset.face_size)
 val = identity_split(people, params.openset.val_fraction, params.seed)
 data = InversionData.from_arrays(mask.transform(templates), templates, faces)
 
-recognizers = load_recognizers(Path("models/facenet.pt"))
+recognizers = load_recognizers(Path("models/facenet.pt"), params.weights.engine)
 victims = FaceTable.load("data/openset/victims.npz")
 thresholds = thresholds_from(read_json("metrics/recognizers.json"))
 results, timings = {}, {}

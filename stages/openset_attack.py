@@ -21,7 +21,7 @@ params = start(load_openset_params)
 victims = FaceTable.load("data/openset/victims.npz")
 reference = FaceTable.load("data/lfw/faces.npz").arrays["facenet"]
 thresholds = thresholds_from(read_json("metrics/recognizers.json"))
-recognizers = load_recognizers(Path("models/facenet.pt"))
+recognizers = load_recognizers(Path("models/facenet.pt"), params.weights.engine)
 attack = EmbeddingInversionAttack(
     params.openset.train, params.openset.face_size, params.seed, recognizers.facenet, lowest_leakage=params.openset.min_leakage
 ).load("models/openset_decoder.pt")

@@ -17,7 +17,7 @@ from faceleak.systems.spine.steps import FaceSet
 
 params = start(load_openset_params)
 faces = FaceSet.load("data/processed/faces.npz")
-recognizers = load_recognizers(Path("models/facenet.pt"))
+recognizers = load_recognizers(Path("models/facenet.pt"), params.weights.engine)
 victims = FaceTable(faces.faces, faces.names, faces.identities, {"facenet": faces.templates, "dlib": recognizers.dlib.embed(faces.faces)})
 fit = ~faces.mask("test")
 started = time.perf_counter()

@@ -21,7 +21,7 @@ paths = [mfr2.image_path(root, face["identity"], face["number"]) for face in kep
 native, read, skipped = read_images(paths, None, params.embed.on_bad_image)
 faces = to_channels(native, params.image.channels)
 started = time.perf_counter()
-templates = load_recognizers(Path("models/facenet.pt")).embed(faces)
+templates = load_recognizers(Path("models/facenet.pt"), params.weights.engine).embed(faces)
 seconds = time.perf_counter() - started
 identities = np.array([kept[i]["identity"] for i in read])
 FaceTable(faces, np.array([paths[i].stem for i in read]), identities, templates).save("data/openset/victims.npz")

@@ -13,7 +13,7 @@ from faceleak.systems.spine.steps import embed_kept_faces
 params = start(load_spine_params)
 kept = [face for face in read_json("data/interim/mask_filter.json")["faces"] if face["kept"]]
 started = time.perf_counter()
-faces, skipped = embed_kept_faces(kept, find_root(Path("data/raw/mfr2")), load_facenet(Path("models/facenet.pt")), params.embed, params.seed)
+faces, skipped = embed_kept_faces(kept, find_root(Path("data/raw/mfr2")), load_facenet(Path("models/facenet.pt"), params.weights.engine), params.embed, params.seed)
 seconds = time.perf_counter() - started
 faces.save("data/processed/faces.npz")
 write_json("metrics/embed.json", {"faces": len(faces.names), "identities": len(set(faces.identities)), "skipped_bad_images": len(skipped)})

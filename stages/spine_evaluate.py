@@ -12,6 +12,6 @@ params = start(load_spine_params)
 metrics = score(
     FaceSet.load("data/processed/faces.npz"),
     read_npz("data/attack/reconstructions.npz")["reconstructions"],
-    load_facenet(Path("models/facenet.pt")),
+    load_facenet(Path("models/facenet.pt"), params.weights.engine),
 )
 write_json("metrics/evaluate.json", {"leakage": params.leakage, "strategy": params.leak.strategy} | metrics)

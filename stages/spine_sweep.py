@@ -15,7 +15,7 @@ from faceleak.systems.spine.sweep import cell_name
 params = start(load_spine_params)
 leakage, strategy = check_leakage(float(sys.argv[1])), sys.argv[2]
 faces = FaceSet.load("data/processed/faces.npz")
-facenet = load_facenet(Path("models/facenet.pt"))
+facenet = load_facenet(Path("models/facenet.pt"), params.weights.engine)
 started = time.perf_counter()
 leaked, _ = leak(faces, leakage, strategy, params.seed)
 attack, summary = train_attack(faces, leaked, params.train, params.seed, facenet if params.train.identity_weight > 0 else None)

@@ -12,7 +12,7 @@ from faceleak.systems.spine.steps import FaceSet, train_attack
 
 params = start(load_spine_params)
 faces = FaceSet.load("data/processed/faces.npz")
-facenet = load_facenet(Path("models/facenet.pt")) if params.train.identity_weight > 0 else None
+facenet = load_facenet(Path("models/facenet.pt"), params.weights.engine) if params.train.identity_weight > 0 else None
 started = time.perf_counter()
 attack, summary = train_attack(faces, read_npz("data/leak/leaked.npz")["leaked"], params.train, params.seed, facenet)
 attack.save("models/decoder.pt")

@@ -76,3 +76,9 @@ def test_stages_follow_the_layout_rule():
 def test_stage_commands_need_no_activated_environment():
     for name, stage in _stages().items():
         assert stage["cmd"].startswith("bin/python "), f"stage {name}: {stage['cmd']}"
+
+
+def test_stages_that_run_facenet_depend_on_its_engine():
+    for name, stage in _stages().items():
+        if "params.weights.engine" in _script(stage).read_text():
+            assert "weights.engine" in stage["params"], f"stage {name} runs FaceNet but does not declare weights.engine"

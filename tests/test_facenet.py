@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -63,3 +65,20 @@ def test_identity_loss_trains_through_the_frozen_facenet(converted):
     attack = EmbeddingInversionAttack(params, 32, seed=0, facenet=converted).fit(data, data)
     assert np.isfinite(attack.history_.train_loss[0]) and attack.history_.train_loss[0] > 0.5  # 1 - cosine dominates
     assert all(p.grad is None for p in converted.parameters())
+
+
+@pytest.mark.parametrize("engine", facenet.FACENET_ENGINES)
+def test_engines_agree_with_fp32(converted, mfr2_root, engine):
+    faces = [face for face in load_faces(mfr2_root) if not face.masked][:4]
+    images = to_unit_range(np.stack([read_rgb(face.path) for face in faces]))
+    reference = facenet.embed(converted, images)
+    templates = facenet.embed(facenet.FaceNetEngine(copy.deepcopy(converted), engine), images)
+    cosines = (reference * templates).sum(axis=1)
+    assert templates.dtype == np.float32 and cosines.min() > (0.999999 if engine != "bf16" else 0.99)
+    if engine == "fp32":
+        assert np.array_equal(reference, templates)
+
+
+def test_unknown_engine_is_refused(converted):
+    with pytest.raises(ValueError, match="fp32, channels_last, bf16"):
+        facenet.FaceNetEngine(converted, "int8")

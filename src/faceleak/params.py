@@ -18,6 +18,9 @@ from faceleak.device import DEVICE_CHOICES
 from faceleak.errors import FaceleakError
 
 FACENET_WEIGHTS = ("casia-webface", "vggface2")
+# How FaceNet runs: fp32 in PyTorch's default layout (the reference numbers), fp32 channels-last, or
+# bfloat16 autocast on channels-last (CPUs with AVX-512 BF16 or AMX, and GPUs); outputs are float32.
+FACENET_ENGINES = ("fp32", "channels_last", "bf16")
 NO_FACE_POLICIES = ("error", "median_box")
 DATASETS = ("mfr2", "lfw", "lfw_pairs", "orl")
 
@@ -34,6 +37,7 @@ class DownloadParams:
 @dataclass(frozen=True)
 class WeightsParams:
     facenet: str
+    engine: str
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,10 @@ def parse_shared_params(raw: dict[str, Any]) -> SharedParams:
         seed=top.integer("seed"),
         device=top.choice("device", DEVICE_CHOICES),
         download=DownloadParams(datasets=top.section("download").choices("datasets", DATASETS)),
-        weights=WeightsParams(facenet=top.section("weights").choice("facenet", FACENET_WEIGHTS)),
+        weights=WeightsParams(
+            facenet=top.section("weights").choice("facenet", FACENET_WEIGHTS),
+            engine=top.section("weights").choice("engine", FACENET_ENGINES),
+        ),
         image=ImageParams(channels=top.section("image").choice("channels", (1, 3))),
         lfw=LFWParams(
             face_size=lfw.integer("face_size", 32),

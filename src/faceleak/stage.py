@@ -58,7 +58,8 @@ def note_timing(**figures: float) -> None:
 
 
 def _write_timing() -> None:
-    """At a successful exit: the stage's wall time, peak memory and noted figures in ``timings/<stage>.json``.
+    """At a successful exit: the stage's wall time, peak memory (its own and its largest worker's, see
+    :mod:`faceleak.parallel`) and noted figures in ``timings/<stage>.json``.
 
     Kept out of ``metrics/``, DVC's outputs and git, so that a rerun changes no tracked file. The name is
     DVC's stage name (``$DVC_STAGE``), or the script's name when run by hand.
@@ -67,5 +68,7 @@ def _write_timing() -> None:
         return
     name = os.environ.get("DVC_STAGE") or Path(sys.argv[0]).stem
     peak_memory_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    worker_memory_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
     seconds = time.perf_counter() - _run["started"]
-    write_json(TIMINGS / f"{name}.json", {"seconds": seconds, **_run["figures"], "peak_memory_mb": peak_memory_mb})
+    memory = {"peak_memory_mb": peak_memory_mb} | ({"peak_worker_memory_mb": worker_memory_mb} if worker_memory_mb else {})
+    write_json(TIMINGS / f"{name}.json", {"seconds": seconds, **_run["figures"], **memory})

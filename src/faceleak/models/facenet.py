@@ -21,6 +21,7 @@ import faceleak  # noqa: F401  (installs the torchvision compatibility step)
 from faceleak.data.images import to_unit_range
 from faceleak.device import active_device, device_of
 from faceleak.errors import FaceleakError, MissingInputError
+from faceleak.params import FACENET_ENGINES
 
 FACENET_INPUT_SIZE = 160
 EMBEDDING_DIM = 512
@@ -162,14 +163,33 @@ def pretrained_state_dict(kind: str) -> dict[str, torch.Tensor]:
     raise FaceNetUnavailable(f"unknown FaceNet weights {kind!r}; expected casia-webface or vggface2")
 
 
-def load_facenet(weights: Path) -> InceptionResnetV1:
-    """An eval-mode, frozen ``InceptionResnetV1`` with weights saved by the weights stage."""
+class FaceNetEngine(torch.nn.Module):
+    """A frozen ``InceptionResnetV1`` run as one of :data:`FACENET_ENGINES`; float32 embeddings out."""
+
+    def __init__(self, network: InceptionResnetV1, engine: str = "fp32"):
+        super().__init__()
+        if engine not in FACENET_ENGINES:
+            raise ValueError(f"FaceNet engine {engine!r} is not one of {', '.join(FACENET_ENGINES)}")
+        self.engine = engine
+        self.network = network if engine == "fp32" else network.to(memory_format=torch.channels_last)
+
+    def forward(self, faces: torch.Tensor) -> torch.Tensor:
+        """Unit-norm 512-D embeddings of standardised faces (N, 3, 160, 160)."""
+        if self.engine == "fp32":
+            return self.network(faces)
+        faces = faces.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(faces.device.type, dtype=torch.bfloat16, enabled=self.engine == "bf16"):
+            return self.network(faces).float()
+
+
+def load_facenet(weights: Path, engine: str = "fp32") -> FaceNetEngine:
+    """An eval-mode, frozen FaceNet with weights saved by the weights stage, run as ``engine``."""
     if not Path(weights).is_file():
         raise MissingInputError(f"FaceNet weights {weights} do not exist; run the weights stage first")
-    model = InceptionResnetV1(classify=False)
-    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-    model.eval().requires_grad_(False)
-    return model.to(active_device())
+    network = InceptionResnetV1(classify=False)
+    network.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    network.eval().requires_grad_(False)
+    return FaceNetEngine(network, engine).to(active_device())
 
 
 def standardize(faces: torch.Tensor) -> torch.Tensor:
@@ -186,7 +206,7 @@ def standardize(faces: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def embed(
-    model: InceptionResnetV1, faces: np.ndarray | torch.Tensor, batch_size: int = 32, progress: bool = False
+    model: torch.nn.Module, faces: np.ndarray | torch.Tensor, batch_size: int = 32, progress: bool = False
 ) -> np.ndarray:
     """L2-normalised 512-D embeddings of uint8 faces (N, H, W, 1|3) or float faces in [-1, 1] (N, 3, H, W).
 

@@ -178,9 +178,9 @@ def leakage_curve(
     return rows, faces
 
 
-def load_recognizers(facenet_weights: Path) -> Recognizers:
+def load_recognizers(facenet_weights: Path, engine: str = "fp32") -> Recognizers:
     """FaceNet from the weights stage and dlib's ResNet."""
-    return Recognizers(load_facenet(facenet_weights), DlibRecognizer())
+    return Recognizers(load_facenet(facenet_weights, engine), DlibRecognizer())
 
 
 def view2_arrays(pairs: list[lfw.Pair]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
