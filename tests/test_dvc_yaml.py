@@ -82,3 +82,44 @@ def test_stages_that_run_facenet_depend_on_its_engine():
     for name, stage in _stages().items():
         if "params.weights.engine" in _script(stage).read_text():
             assert "weights.engine" in stage["params"], f"stage {name} runs FaceNet but does not declare weights.engine"
+
+
+def _params_loader(script: Path):
+    """The params loader a stage script hands to ``start`` (the shared loader when it names none)."""
+    import importlib
+
+    from faceleak.params import load_shared_params
+
+    call = next(
+        node for node in ast.walk(ast.parse(script.read_text()))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "start"
+    )
+    if not call.args:
+        return load_shared_params
+    name = call.args[0].id
+    imports = [node for node in ast.walk(ast.parse(script.read_text())) if isinstance(node, ast.ImportFrom)]
+    module = next(node.module for node in imports if name in {alias.name for alias in node.names})
+    return getattr(importlib.import_module(module), name)
+
+
+def _attribute_chains(script: Path) -> set[tuple[str, ...]]:
+    """Every ``params.a.b...`` a script reads."""
+    chains = set()
+    for node in ast.walk(ast.parse(script.read_text())):
+        names: list[str] = []
+        while isinstance(node, ast.Attribute):
+            names.insert(0, node.attr)
+            node = node.value
+        if isinstance(node, ast.Name) and node.id == "params" and names:
+            chains.add(tuple(names))
+    return chains
+
+
+def test_stage_scripts_read_only_params_their_loader_gives():
+    for script in sorted((PROJECT / "stages").glob("*.py")):
+        params = _params_loader(script)(PROJECT / "params.yaml")
+        for chain in _attribute_chains(script):
+            value = params
+            for name in chain:
+                assert hasattr(value, name), f"{script.name} reads params.{'.'.join(chain)}, which its loader does not give"
+                value = getattr(value, name)

@@ -151,6 +151,12 @@ def check_leakage(value: Any, key: str = "leakage") -> float:
     return Section({key: value}, "").number(key, 0.0, 1.0, low_open=True)
 
 
+def weights_params(top: Section) -> WeightsParams:
+    """FaceNet's weights and engine from the top level's ``weights`` section (every system that runs FaceNet reads it)."""
+    weights = top.section("weights")
+    return WeightsParams(facenet=weights.choice("facenet", FACENET_WEIGHTS), engine=weights.choice("engine", FACENET_ENGINES))
+
+
 def parse_shared_params(raw: dict[str, Any]) -> SharedParams:
     """Validate the shared keys of a params mapping."""
     top = Section(raw, "")
@@ -159,10 +165,7 @@ def parse_shared_params(raw: dict[str, Any]) -> SharedParams:
         seed=top.integer("seed"),
         device=top.choice("device", DEVICE_CHOICES),
         download=DownloadParams(datasets=top.section("download").choices("datasets", DATASETS)),
-        weights=WeightsParams(
-            facenet=top.section("weights").choice("facenet", FACENET_WEIGHTS),
-            engine=top.section("weights").choice("engine", FACENET_ENGINES),
-        ),
+        weights=weights_params(top),
         image=ImageParams(channels=top.section("image").choice("channels", (1, 3))),
         lfw=LFWParams(
             face_size=lfw.integer("face_size", 32),

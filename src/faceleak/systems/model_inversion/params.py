@@ -9,7 +9,7 @@ from faceleak.attacks.model_inversion import GeneticSettings
 from faceleak.data.lfw_people import FEWEST_KNOWN_IMAGES, people_with_at_least
 from faceleak.data.orl import IMAGES_PER_SUBJECT, SUBJECTS
 from faceleak.device import DEVICE_CHOICES
-from faceleak.params import ParamsError, Section, read_params_file
+from faceleak.params import ParamsError, Section, WeightsParams, read_params_file, weights_params
 from faceleak.training import FitSettings
 
 MI_DATASETS = ("lfw", "orl")  # the victim datasets; dvc.yaml runs one stage of each per dataset
@@ -48,6 +48,7 @@ class OutputDefenseParams:
 class ModelInversionParams:
     seed: int
     device: str
+    weights: WeightsParams
     lfw_min_images: int
     splits: dict[str, tuple[int, int, int]]
     targets: dict[str, int | None]
@@ -124,6 +125,7 @@ def parse_model_inversion_params(raw: dict) -> ModelInversionParams:
     return ModelInversionParams(
         seed=top.integer("seed"),
         device=top.choice("device", DEVICE_CHOICES),
+        weights=weights_params(top),
         lfw_min_images=section.section("lfw").integer("min_images", FEWEST_KNOWN_IMAGES),
         splits={name: _split(section.section(name), *sizes[name]) for name in MI_DATASETS},
         targets={name: _targets(section.section(name), sizes[name][0]) for name in MI_DATASETS},

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from faceleak.attacks.embedding_inversion import TrainParams
-from faceleak.params import ImageParams, LFWParams, Section, parse_shared_params, read_params_file
+from faceleak.params import ImageParams, LFWParams, Section, WeightsParams, parse_shared_params, read_params_file
 from faceleak.systems.spine.params import EmbedParams, decoder_train_params, embed_params
 
 
@@ -43,6 +43,7 @@ class DefenseParams:
 class OpenSetParams:
     seed: int
     device: str
+    weights: WeightsParams
     image: ImageParams
     lfw: LFWParams
     embed: EmbedParams
@@ -60,6 +61,7 @@ def parse_openset_params(raw: dict[str, Any]) -> OpenSetParams:
     return OpenSetParams(
         seed=shared.seed,
         device=shared.device,
+        weights=shared.weights,
         image=shared.image,
         lfw=shared.lfw,
         embed=embed_params(spine.section("embed")),

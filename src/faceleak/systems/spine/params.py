@@ -10,7 +10,7 @@ from typing import Any
 from faceleak.attacks.embedding_inversion import TrainParams
 from faceleak.defenses.masking import STRATEGIES
 from faceleak.device import DEVICE_CHOICES
-from faceleak.params import Section, read_params_file
+from faceleak.params import Section, WeightsParams, read_params_file, weights_params
 
 BAD_IMAGE_POLICIES = ("error", "skip")
 
@@ -50,6 +50,7 @@ class SweepParams:
 class SpineParams:
     seed: int
     device: str
+    weights: WeightsParams
     leakage: float
     mask_filter: MaskFilterParams
     embed: EmbedParams
@@ -90,6 +91,7 @@ def parse_spine_params(raw: dict[str, Any]) -> SpineParams:
     return SpineParams(
         seed=top.integer("seed"),
         device=top.choice("device", DEVICE_CHOICES),
+        weights=weights_params(top),
         leakage=top.number("leakage", 0.0, 1.0, low_open=True),
         mask_filter=MaskFilterParams(
             model=mask.optional_text("model"),
