@@ -12,7 +12,7 @@ from faceleak.systems.model_inversion.params import load_model_inversion_params
 from faceleak.systems.model_inversion.steps import FaceSet, LinearProbe, facenet_features
 
 name = sys.argv[1]
-start(load_model_inversion_params)
+params = start(load_model_inversion_params)
 face_set = FaceSet.load(f"data/mi/{name}/faces.npz")
 started = time.perf_counter()
 features = facenet_features(load_facenet(Path("models/facenet.pt"), params.weights.engine), face_set.faces)

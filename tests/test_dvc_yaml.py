@@ -118,7 +118,9 @@ def _attribute_chains(script: Path) -> set[tuple[str, ...]]:
 def test_stage_scripts_read_only_params_their_loader_gives():
     for script in sorted((PROJECT / "stages").glob("*.py")):
         params = _params_loader(script)(PROJECT / "params.yaml")
-        for chain in _attribute_chains(script):
+        chains = _attribute_chains(script)
+        assert not chains or "params = start(" in script.read_text(), f"{script.name} reads params without `params = start(...)`"
+        for chain in chains:
             value = params
             for name in chain:
                 assert hasattr(value, name), f"{script.name} reads params.{'.'.join(chain)}, which its loader does not give"
