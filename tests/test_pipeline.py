@@ -141,5 +141,5 @@ def test_dvc_repro_end_to_end(tmp_path, mirror):
     (project / "params.yaml").write_text(yaml.safe_dump(params))
     rerun = _dvc(project, "repro", env=env)
     ran = {line.split("'")[1] for line in rerun.splitlines() if line.startswith("Running stage")}
-    assert ran == {"spine_leak", "spine_train", "spine_attack", "spine_evaluate"}, rerun
+    assert ran == {"spine_leak", "spine_train", "spine_attack", "spine_evaluate", "report"}, rerun
     assert json.loads((project / "metrics/evaluate.json").read_text())["leakage"] == 0.5
