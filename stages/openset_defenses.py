@@ -12,11 +12,12 @@ from faceleak.data.table import FaceTable
 from faceleak.defenses.templates import protections
 from faceleak.io import read_json, write_json
 from faceleak.metrics.verification import tenfold_accuracy
+from faceleak.models.facenet import load_facenet
 from faceleak.plots import privacy_utility, write_csv
 from faceleak.report import flat_figures
 from faceleak.stage import note_timing, start
 from faceleak.systems.openset.params import load_openset_params
-from faceleak.systems.openset.steps import attack_figures, load_recognizers, reconstruct, thresholds_from, view2_arrays
+from faceleak.systems.openset.steps import attack_figures, load_judges, reconstruct, thresholds_from, view2_arrays
 
 params = start(load_openset_params)
 pairs = lfw.read_pairs(Path("data/raw/lfw_pairs") / lfw.PAIRS_FILE, params.lfw.folds, params.lfw.pairs_per_fold)
@@ -25,10 +26,10 @@ table = FaceTable.load("data/lfw/faces.npz")
 view2 = np.concatenate([table.arrays["facenet"][table.rows(first)], table.arrays["facenet"][table.rows(second)]])
 victims = FaceTable.load("data/openset/victims.npz")
 queries = np.arange(len(victims.names))
-recognizers = load_recognizers(Path("models/facenet.pt"), params.weights.engine)
-thresholds = thresholds_from(read_json("metrics/recognizers.json"), (params.defenses.fmr,))
+judges = load_judges(params.openset.judges, Path("models"), params.weights.engine)
+thresholds = thresholds_from(read_json("metrics/recognizers.json"), params.openset.judges, (params.defenses.fmr,))
 attack = EmbeddingInversionAttack(
-    params.openset.train, params.openset.face_size, params.seed, recognizers.facenet, lowest_leakage=params.openset.min_leakage
+    params.openset.train, params.openset.face_size, params.seed, load_facenet(Path("models/facenet.pt"), params.weights.engine), lowest_leakage=params.openset.min_leakage
 ).load("models/openset_decoder.pt")
 reference = table.arrays["facenet"][table.arrays["attacker"]]
 settings = params.defenses
@@ -39,7 +40,7 @@ for protection in protections(settings.masking, settings.noise, settings.quantiz
     accuracy, spread = tenfold_accuracy(protection.distances(stored[: len(pairs)], stored[len(pairs) :]), same, folds)
     leaked, mask = protection.attacker_input(protection.protect(victims.arrays["facenet"], victims.people), victims.people)
     reconstructions = reconstruct(attack, leaked, mask, victims.faces.shape[-1])
-    figures = attack_figures(reconstructions, victims, queries, recognizers, thresholds)
+    figures = attack_figures(reconstructions, victims, queries, judges, thresholds)
     rows.append(
         {"defense": protection.name, "setting": float(protection.setting), "view2_accuracy": accuracy, "view2_accuracy_std": spread}
         | flat_figures(figures)

@@ -5,7 +5,6 @@ from faceleak.plots import metric_curves
 from faceleak.report import flat_figures
 from faceleak.stage import start
 from faceleak.systems.openset.params import load_openset_params
-from faceleak.systems.openset.steps import RECOGNIZERS
 
 params = start(load_openset_params)
 rows = []
@@ -13,7 +12,7 @@ for protocol, path in (("open-set (LFW attacker)", "metrics/openset.json"), ("sp
     rows += [{"protocol": protocol} | flat_figures(row) for row in read_json(path)["leakage"].values()]
 metrics = [
     f"{recognizer}_{figure}"
-    for recognizer in RECOGNIZERS
+    for recognizer in params.openset.judges
     for figure in [*(f"sar_type1_fmr{fmr:g}" for fmr in params.openset.fmrs), "map_at_1"]
 ]
 metric_curves("plots/leakage_curves.png", rows, metrics, group="protocol")

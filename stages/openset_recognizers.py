@@ -1,7 +1,10 @@
-"""Stage openset_recognizers: LFW View 2 10-fold accuracy of FaceNet and dlib, and their thresholds at the
-false-match rates of ``openset.fmrs``, set on the View 2 different-person pairs."""
+"""Stage openset_recognizers: LFW View 2 10-fold accuracy of every judge of ``openset.judges``, and its thresholds
+at the false-match rates of ``openset.fmrs``, set on the View 2 different-person pairs. FaceNet's and dlib's
+View 2 templates come from the lfw_faces and lfw_dlib stages; any other judge embeds the View 2 faces here."""
 
 from pathlib import Path
+
+import numpy as np
 
 from faceleak.data import lfw
 from faceleak.data.table import FaceTable, rows_of
@@ -9,19 +12,21 @@ from faceleak.io import read_npz, write_json
 from faceleak.metrics.verification import pair_distances
 from faceleak.stage import start
 from faceleak.systems.openset.params import load_openset_params
-from faceleak.systems.openset.steps import verification_figures, view2_arrays
+from faceleak.systems.openset.steps import load_judges, verification_figures, view2_arrays
 
 params = start(load_openset_params)
 pairs = lfw.read_pairs(Path("data/raw/lfw_pairs") / lfw.PAIRS_FILE, params.lfw.folds, params.lfw.pairs_per_fold)
 first, second, same, folds, _ = view2_arrays(pairs)
 table = FaceTable.load("data/lfw/faces.npz")
 dlib = read_npz("data/lfw/dlib.npz")
-templates = {
-    "facenet": (table.arrays["facenet"], table.names),
-    "dlib": (dlib["dlib"], dlib["names"]),
-}
+templates = {"facenet": (table.arrays["facenet"], table.names), "dlib": (dlib["dlib"], dlib["names"])}
+others = tuple(name for name in params.openset.judges if name not in templates)
+names = sorted({*first, *second})
+for name, judge in load_judges(others, Path("models"), params.weights.engine).items():
+    templates[name] = (judge.embed(table.faces[table.rows(names)], progress=True), np.array(names))
 figures = {"pairs": len(pairs), "folds": int(folds.max() + 1)}
-for name, (array, names) in templates.items():
-    distances = pair_distances(array[rows_of(names, first)], array[rows_of(names, second)])
+for name in params.openset.judges:
+    array, rows = templates[name]
+    distances = pair_distances(array[rows_of(rows, first)], array[rows_of(rows, second)])
     figures[name] = verification_figures(distances, same, folds, params.openset.fmrs)
 write_json("metrics/recognizers.json", figures)

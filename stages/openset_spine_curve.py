@@ -11,14 +11,15 @@ from faceleak.io import read_json, write_json
 from faceleak.plots import write_csv
 from faceleak.report import flat_figures
 from faceleak.stage import note_timing, start
-from faceleak.systems.openset.params import load_openset_params
-from faceleak.systems.openset.steps import leakage_curve, load_recognizers, thresholds_from, train_conditioned_attack
+from faceleak.systems.openset.params import ATTACKED, load_openset_params
+from faceleak.systems.openset.steps import leakage_curve, load_judges, thresholds_from, train_conditioned_attack
 from faceleak.systems.spine.steps import FaceSet
 
 params = start(load_openset_params)
 faces = FaceSet.load("data/processed/faces.npz")
-recognizers = load_recognizers(Path("models/facenet.pt"), params.weights.engine)
-victims = FaceTable(faces.faces, faces.names, faces.identities, {"facenet": faces.templates, "dlib": recognizers.dlib.embed(faces.faces)})
+judges = load_judges(params.openset.judges, Path("models"), params.weights.engine)
+templates = {name: faces.templates if name == ATTACKED else judge.embed(faces.faces) for name, judge in judges.items()}
+victims = FaceTable(faces.faces, faces.names, faces.identities, templates)
 fit = ~faces.mask("test")
 started = time.perf_counter()
 attack, summary = train_conditioned_attack(
@@ -31,10 +32,10 @@ attack, summary = train_conditioned_attack(
     params.openset.min_leakage,
     params.seed,
 )
-thresholds = thresholds_from(read_json("metrics/recognizers.json"))
+thresholds = thresholds_from(read_json("metrics/recognizers.json"), params.openset.judges)
 queries = np.flatnonzero(faces.mask("test"))
 rows, _ = leakage_curve(
-    attack, victims, queries, faces.templates[faces.mask("train")], params.openset.leakages, recognizers, thresholds, params.seed
+    attack, victims, queries, faces.templates[faces.mask("train")], params.openset.leakages, judges, thresholds, params.seed
 )
 seconds = time.perf_counter() - started
 write_json("metrics/spine_curve.json", {"training": summary, "queries": len(queries), "leakage": {f"{row['leakage']:g}": row for row in rows}})

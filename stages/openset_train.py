@@ -6,13 +6,14 @@ from pathlib import Path
 import numpy as np
 
 from faceleak.data.lfw import identity_key
+from faceleak.data.splits import identity_split
 from faceleak.data.table import FaceTable
 from faceleak.io import read_json, write_json
 from faceleak.models.facenet import load_facenet
 from faceleak.plots import write_history_csv
 from faceleak.stage import note_timing, start
 from faceleak.systems.openset.params import load_openset_params
-from faceleak.systems.openset.steps import identity_split, train_conditioned_attack
+from faceleak.systems.openset.steps import train_conditioned_attack
 
 params = start(load_openset_params)
 table = FaceTable.load("data/lfw/faces.npz")

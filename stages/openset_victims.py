@@ -1,5 +1,5 @@
 """Stage openset_victims: the kept MFR2 faces as the open-set victims (grey if image.channels is 1), with
-their FaceNet templates and dlib descriptors."""
+every judge's templates (FaceNet's the leaked ones)."""
 
 import time
 from pathlib import Path
@@ -12,7 +12,7 @@ from faceleak.data.table import FaceTable
 from faceleak.io import read_json, write_json
 from faceleak.stage import note_timing, start
 from faceleak.systems.openset.params import load_openset_params
-from faceleak.systems.openset.steps import load_recognizers
+from faceleak.systems.openset.steps import judge_templates, load_judges
 
 params = start(load_openset_params)
 kept = [face for face in read_json("data/interim/mask_filter.json")["faces"] if face["kept"]]
@@ -21,7 +21,7 @@ paths = [mfr2.image_path(root, face["identity"], face["number"]) for face in kep
 native, read, skipped = read_images(paths, None, params.embed.on_bad_image)
 faces = to_channels(native, params.image.channels)
 started = time.perf_counter()
-templates = load_recognizers(Path("models/facenet.pt"), params.weights.engine).embed(faces)
+templates = judge_templates(load_judges(params.openset.judges, Path("models"), params.weights.engine), faces)
 seconds = time.perf_counter() - started
 identities = np.array([kept[i]["identity"] for i in read])
 FaceTable(faces, np.array([paths[i].stem for i in read]), identities, templates).save("data/openset/victims.npz")

@@ -8,9 +8,10 @@ from faceleak.stage import start
 from faceleak.systems.model_inversion import report as model_inversion
 from faceleak.systems.openset import report as openset
 from faceleak.systems.spine import report as spine
+from faceleak.systems.verification import report as verification
 
 METRICS, PAGES = Path("metrics"), Path("docs/results")
-SYSTEMS = (spine, openset, model_inversion)
+SYSTEMS = (spine, openset, model_inversion, verification)
 
 start()
 pages = {system.PAGE: system.render(METRICS) for system in SYSTEMS}

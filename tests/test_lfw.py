@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from faceleak.data import lfw
-from faceleak.systems.openset.steps import identity_split
+from faceleak.data.splits import identity_split
 
 
 def test_view2_pairs_from_the_mirror(mirror):

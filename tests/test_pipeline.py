@@ -15,13 +15,13 @@ from faceleak.report import flat_figures
 from tests.conftest import PROJECT
 
 TINY = {
-    "download": {"datasets": ["mfr2", "lfw", "lfw_pairs", "orl"]},
+    "download": {"datasets": ["mfr2", "lfw", "lfw_pairs", "lfw_dev_train", "lfw_dev_test", "orl"]},
     "spine": {
         "mask_filter": {"folds": 2, "epochs": 1, "image_size": 32},
         "train": {"epochs": 2, "patience": 1, "base_channels": 4},
         "sweep": {"leakages": [0.1, 0.5], "strategies": ["random", "low_variance"]},
     },
-    "lfw": {"folds": 2, "pairs_per_fold": 4, "attacker_images": 24},
+    "lfw": {"folds": 10, "pairs_per_fold": 1, "attacker_images": 24},  # 10 folds: the verifier's View 2 halves
     "openset": {
         "leakages": [0.3, 1.0],
         "train": {"epochs": 1, "patience": 1, "base_channels": 4},
@@ -33,6 +33,11 @@ TINY = {
         "prior": {"epochs": 1, "max_images": 200},
         "attack": {"population": 6, "generations": 3, "curve_generations": [1, 3]},
         "mi_face": {"steps": 3},
+    },
+    "verification": {
+        "view1_pairs": 2,
+        "siamese": {"input_size": 32, "epochs": 1, "patience": 1},
+        "verifier": {"input_size": 32, "width": 8, "epochs": 1, "patience": 1, "val_fraction": 0.5},
     },
 }
 MAY_BE_NULL = ("lpips", "fid", "queries_per_success")  # web-download backbones; no search reached the target
@@ -102,7 +107,7 @@ def test_dvc_repro_end_to_end(tmp_path, mirror):
         assert (project / "plots" / figure).stat().st_size > 1000
 
     recognizers = _assert_finite(project / "metrics/recognizers.json")
-    assert set(recognizers["facenet"]["thresholds"]) == {"0.01", "0.001"} and recognizers["pairs"] == 16
+    assert set(recognizers["facenet"]["thresholds"]) == {"0.01", "0.001"} and recognizers["pairs"] == 20
     openset = _assert_finite(project / "metrics/openset.json")
     assert set(openset["leakage"]) == {"0.3", "1"}
     assert {"sar_type1_fmr0.001", "sar_type2_fmr0.01", "map_at_1"} <= set(openset["leakage"]["1"]["dlib"])
@@ -124,7 +129,16 @@ def test_dvc_repro_end_to_end(tmp_path, mirror):
         for figure in (f"mi_{name}_grid.png", f"mi_{name}_budget.png"):
             assert (project / "plots" / figure).stat().st_size > 1000
 
-    for page in ("spine.md", "openset.md", "model_inversion.md", "headline.md"):
+    siamese = _assert_finite(project / "metrics/verification_siamese.json")
+    assert {"accuracy", "precision", "recall", "f1"} <= set(siamese["trained"]["at_reference_rule"])
+    for split in ("view1", "view2_folds_1_5", "view2_folds_6_10"):
+        _assert_finite(project / f"metrics/verification_verifier_{split}.json")
+    benchmark = _assert_finite(project / "metrics/verification_benchmark.json")
+    assert set(benchmark["recognizers"]) == {"facenet", "dlib", "mobilefacenet", "siamese", "verifier"}
+    assert benchmark["view1_test_pairs"] == 4 and benchmark["view2_pairs"] == 20
+    assert (project / "plots/verification_roc.png").stat().st_size > 1000
+
+    for page in ("spine.md", "openset.md", "model_inversion.md", "verification.md", "headline.md"):
         assert "| " in (project / "docs/results" / page).read_text()
 
     status = _dvc(project, "status", env=env)

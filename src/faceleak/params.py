@@ -22,7 +22,7 @@ FACENET_WEIGHTS = ("casia-webface", "vggface2")
 # bfloat16 autocast on channels-last (CPUs with AVX-512 BF16 or AMX, and GPUs); outputs are float32.
 FACENET_ENGINES = ("fp32", "channels_last", "bf16")
 NO_FACE_POLICIES = ("error", "median_box")
-DATASETS = ("mfr2", "lfw", "lfw_pairs", "orl")
+DATASETS = ("mfr2", "lfw", "lfw_pairs", "lfw_dev_train", "lfw_dev_test", "orl")
 
 
 class ParamsError(FaceleakError, ValueError):

@@ -107,3 +107,21 @@ def privacy_utility(path: str | Path, rows: Sequence[dict], privacy: Sequence[st
         axis.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=7)
     _save(figure, path)
+
+
+def roc_curves(path: str | Path, rows: Sequence[dict], group: str = "recognizer", panel: str = "protocol") -> None:
+    """True-accept against false-accept rate (log scale), one line per ``group``, one panel per ``panel``."""
+    panels = sorted({row[panel] for row in rows})
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
+    for axis, name in zip(axes[0], panels):
+        for member in dict.fromkeys(row[group] for row in rows):
+            points = [(row["false_accept_rate"], row["true_accept_rate"]) for row in rows if row[panel] == name and row[group] == member]
+            axis.plot(*zip(*points), label=member)
+        axis.set_xscale("log")
+        axis.set_xlim(1e-4, 1)
+        axis.set_xlabel("false-accept rate")
+        axis.set_ylabel("true-accept rate")
+        axis.set_title(name.replace("_", " "))
+        axis.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=8)
+    _save(figure, path)

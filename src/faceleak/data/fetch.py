@@ -60,6 +60,18 @@ REMOTE_FILES = {
         url_sha256="ea42330c62c92989f9d7c03237ed5d591365e89b3e649747777b70e692dc1592",
         mirror_name="lfw-pairs.txt",
     ),
+    "lfw_dev_train": RemoteFile(
+        name="lfw_dev_train",
+        url="https://ndownloader.figshare.com/files/5976012",
+        url_sha256="1d454dada7dfeca0e7eab6f65dc4e97a6312d44cf142207be28d688be92aabfa",
+        mirror_name="lfw-pairsDevTrain.txt",
+    ),
+    "lfw_dev_test": RemoteFile(
+        name="lfw_dev_test",
+        url="https://ndownloader.figshare.com/files/5976009",
+        url_sha256="7cb06600ea8b2814ac26e946201cdb304296262aad67d046a16a7ec85d0ff87c",
+        mirror_name="lfw-pairsDevTest.txt",
+    ),
     "orl": RemoteFile(
         name="orl",
         url="https://www.cl.cam.ac.uk/Research/DTG/attarchive/pub/data/att_faces.zip",
@@ -151,7 +163,8 @@ def fetch_file(remote: RemoteFile, cache_dir: Path) -> tuple[Path, str]:
     return target, sha256_of(target)
 
 
-def _safe_member_path(root: Path, name: str) -> Path:
+def safe_member_path(root: Path, name: str) -> Path:
+    """Where archive member ``name`` lands under ``root``; :class:`FetchError` if it would leave ``root``."""
     member = PurePosixPath(name)
     if member.is_absolute() or ".." in member.parts:
         raise FetchError(f"archive member {name!r} escapes the extraction folder; refusing to extract")
@@ -165,7 +178,7 @@ def _extract_zip(archive: Path, root: Path) -> None:
     with zipfile.ZipFile(archive) as bundle:
         members = bundle.infolist()
         for member in members:
-            _safe_member_path(root, member.filename)
+            safe_member_path(root, member.filename)
             if (member.external_attr >> 16) & 0o170000 == 0o120000:
                 raise FetchError(f"archive member {member.filename!r} is a symbolic link; refusing to extract")
         for member in tqdm(members, desc=f"extract {archive.name}", leave=False):
@@ -176,7 +189,7 @@ def _extract_tar(archive: Path, root: Path) -> None:
     with tarfile.open(archive) as bundle:
         members = bundle.getmembers()
         for member in members:
-            _safe_member_path(root, member.name)
+            safe_member_path(root, member.name)
             if not (member.isfile() or member.isdir()):
                 raise FetchError(f"archive member {member.name!r} is not a plain file or folder; refusing to extract")
         bundle.extractall(root, members=members, filter="data")

@@ -1,4 +1,4 @@
-"""LFW on disk: images by person, the View 2 verification pairs, and matching names with MFR2."""
+"""LFW on disk: images by person, the View 1 and View 2 verification pairs, and matching names with MFR2."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from faceleak.errors import FaceleakError
 
 LFW_FOLDER = "lfw_funneled"
 PAIRS_FILE = "lfw-pairs.txt"
+DEV_TRAIN_FILE = "lfw-pairsDevTrain.txt"
+DEV_TEST_FILE = "lfw-pairsDevTest.txt"
 
 
 class LFWError(FaceleakError, ValueError):
@@ -21,7 +23,7 @@ class LFWError(FaceleakError, ValueError):
 
 @dataclass(frozen=True)
 class Pair:
-    """One View 2 pair of image names, whether they show the same person, and its fold (0-based)."""
+    """One pair of image names, whether they show the same person, and its fold (0-based; View 1: 0)."""
 
     first: str
     second: str
@@ -61,14 +63,18 @@ def list_images(root: Path) -> dict[str, Path]:
 
 
 def read_pairs(path: Path, folds: int = 10, pairs_per_fold: int = 300) -> list[Pair]:
-    """View 2 pairs from ``pairs.txt``: per fold, the first ``pairs_per_fold`` same and different pairs."""
+    """Pairs from an LFW pairs file: per fold, the first ``pairs_per_fold`` same and different pairs.
+
+    View 2's ``pairs.txt`` starts '<folds> <pairs per fold>'; View 1's ``pairsDevTrain/Test.txt`` start
+    '<pairs>' and read as one fold (``read_pairs(path, 1, 1100)``, or :func:`read_dev_pairs`).
+    """
     if not path.is_file():
-        raise LFWError(f"pairs file {path} does not exist; run the download stage for lfw_pairs")
+        raise LFWError(f"pairs file {path} does not exist; run the download stage for it")
     lines = path.read_text().split("\n")
     header = lines[0].split()
-    if len(header) != 2:
-        raise LFWError(f"{path}: first line should be '<folds> <pairs per fold>', got {lines[0]!r}")
-    file_folds, file_per_fold = int(header[0]), int(header[1])
+    if len(header) not in (1, 2) or not all(value.isdigit() for value in header):
+        raise LFWError(f"{path}: first line should be '<folds> <pairs per fold>' or '<pairs>', got {lines[0]!r}")
+    file_folds, file_per_fold = (int(header[0]), int(header[1])) if len(header) == 2 else (1, int(header[0]))
     if folds > file_folds or pairs_per_fold > file_per_fold:
         raise LFWError(f"{path} has {file_folds} folds of {file_per_fold}; asked for {folds} of {pairs_per_fold}")
     rows = [line.split() for line in lines[1:] if line.strip()]
@@ -87,6 +93,16 @@ def read_pairs(path: Path, folds: int = 10, pairs_per_fold: int = 300) -> list[P
         else:
             raise LFWError(f"{path}: pair line {index + 2} {' '.join(row)!r} does not fit its place in fold {fold + 1}")
     return pairs
+
+
+def read_dev_pairs(path: Path) -> list[Pair]:
+    """Every pair of a View 1 file (``lfw-pairsDevTrain.txt`` or ``lfw-pairsDevTest.txt``), as fold 0."""
+    if not path.is_file():
+        raise LFWError(f"pairs file {path} does not exist; run the download stage for it")
+    header = path.read_text().split("\n", 1)[0].split()
+    if len(header) != 1 or not header[0].isdigit():
+        raise LFWError(f"{path}: a View 1 pairs file starts with '<pairs>', got {' '.join(header)!r}")
+    return read_pairs(path, 1, int(header[0]))
 
 
 def check_channels(sample: Path, channels: int) -> None:

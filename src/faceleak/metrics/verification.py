@@ -52,3 +52,38 @@ def threshold_at_fmr(impostor_distances: np.ndarray, fmr: float) -> tuple[float,
 def success_attack_rate(distances: np.ndarray, threshold: float) -> float | None:
     """Share of attack comparisons accepted at ``threshold``; None when there are none."""
     return float((distances < threshold).mean()) if len(distances) else None
+
+
+def decision_figures(distances: np.ndarray, same: np.ndarray, threshold: float) -> dict[str, float | int]:
+    """Accuracy, precision, recall and F1 of calling a pair a match when its distance is below ``threshold``."""
+    predicted = distances < threshold
+    true_positives = int((predicted & same).sum())
+    precision = true_positives / predicted.sum() if predicted.any() else 0.0
+    recall = true_positives / same.sum() if same.any() else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "threshold": float(threshold),
+        "pairs": len(distances),
+        "accuracy": float((predicted == same).mean()),
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
+    }
+
+
+def roc_figures(distances: np.ndarray, same: np.ndarray, fars: tuple[float, ...]) -> tuple[dict[str, float], list[dict[str, float]]]:
+    """AUC, equal error rate and the true-accept rate at each false-accept rate, and the ROC points.
+
+    TAR at FAR f accepts at most floor(f x impostors) impostor pairs (as :func:`threshold_at_fmr`).
+    """
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    false_accept, true_accept, _ = roc_curve(same, -distances)
+    miss = 1.0 - true_accept
+    crossing = int(np.argmin(np.abs(false_accept - miss)))
+    figures = {"auc": float(roc_auc_score(same, -distances)), "eer": float((false_accept[crossing] + miss[crossing]) / 2)}
+    for far in fars:
+        threshold, _ = threshold_at_fmr(distances[~same], far)
+        figures[f"tar_at_far_{far:g}"] = float((distances[same] < threshold).mean())
+    points = [{"false_accept_rate": float(f), "true_accept_rate": float(t)} for f, t in zip(false_accept, true_accept)]
+    return figures, points

@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from faceleak.attacks.embedding_inversion import TrainParams
-from faceleak.params import ImageParams, LFWParams, Section, WeightsParams, parse_shared_params, read_params_file
+from faceleak.models.recognizers import recognizer_names
+from faceleak.params import ImageParams, LFWParams, ParamsError, Section, WeightsParams, parse_shared_params, read_params_file
 from faceleak.systems.spine.params import EmbedParams, decoder_train_params, embed_params
+
+ATTACKED = "facenet"  # the recognizer whose templates leak and through which the attacker trains
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,7 @@ class AttackerParams:
     min_leakage: float
     leakages: tuple[float, ...]
     fmrs: tuple[float, ...]
+    judges: tuple[str, ...]
     train: TrainParams
 
 
@@ -53,6 +57,14 @@ class OpenSetParams:
     defenses: DefenseParams
 
 
+def _judges(openset: Section) -> tuple[str, ...]:
+    """The judges' names: registry names, FaceNet (the attacked model, whose templates leak) among them."""
+    judges = openset.choices("judges", recognizer_names())
+    if ATTACKED not in judges:
+        raise ParamsError(f"params: 'openset.judges' = {list(judges)} must include {ATTACKED}, the attacked model (reported as such, never as independent)")
+    return judges
+
+
 def parse_openset_params(raw: dict[str, Any]) -> OpenSetParams:
     """Validate the open-set protocol's keys of a params mapping."""
     shared = parse_shared_params(raw)
@@ -72,6 +84,7 @@ def parse_openset_params(raw: dict[str, Any]) -> OpenSetParams:
             min_leakage=openset.number("min_leakage", 0.0, 1.0, low_open=True),
             leakages=openset.fractions("leakages"),
             fmrs=openset.numbers("fmrs", 0.0, 0.5, low_open=True),
+            judges=_judges(openset),
             train=decoder_train_params(openset.section("train")),
         ),
         ablation=AblationParams(

@@ -1,5 +1,5 @@
 """The open-set protocol: an attacker trained on public LFW faces inverts templates of people it has
-never seen (the kept MFR2 faces), judged by two recognizers at thresholds set on LFW View 2.
+never seen (the kept MFR2 faces), judged by the recognizers of ``openset.judges`` at thresholds set on LFW View 2.
 
 Identity-disjointness: no LFW person whose name matches an MFR2 identity is in the attacker's data.
 The attacker's own validation split (for early stopping) is by identity too.
@@ -7,7 +7,6 @@ The attacker's own validation split (for early stopping) is by identity too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,20 +19,7 @@ from faceleak.data.table import FaceTable
 from faceleak.defenses.masking import DimensionMask
 from faceleak.metrics import identity, image
 from faceleak.metrics.verification import pair_distances, success_attack_rate, tenfold_accuracy, threshold_at_fmr
-from faceleak.models.dlib_face import DlibRecognizer
-from faceleak.models.facenet import embed, load_facenet
-
-RECOGNIZERS = ("facenet", "dlib")
-
-
-def identity_split(people: np.ndarray, val_fraction: float, seed: int) -> np.ndarray:
-    """True for rows whose person falls in a seeded ``val_fraction`` of the people (at least one)."""
-    unique = np.unique(people)
-    if len(unique) < 2:
-        raise ValueError("the attacker's data needs at least two people for an identity-disjoint split")
-    count = min(len(unique) - 1, max(1, round(val_fraction * len(unique))))
-    held_out = set(np.random.default_rng(seed).choice(unique, count, replace=False))
-    return np.array([person in held_out for person in people])
+from faceleak.models.recognizers import Recognizer, load_recognizer
 
 
 def resized_faces(faces: np.ndarray, size: int, batch: int = 1024) -> torch.Tensor:
@@ -77,15 +63,17 @@ def train_conditioned_attack(
     }
 
 
-@dataclass
-class Recognizers:
-    """The attacked FaceNet and the independent dlib ResNet, each turning uint8 faces into templates."""
+Judges = dict[str, Recognizer]  # the recognizers that judge reconstructions, by name (``openset.judges``)
 
-    facenet: torch.nn.Module
-    dlib: DlibRecognizer
 
-    def embed(self, faces: np.ndarray) -> dict[str, np.ndarray]:
-        return {"facenet": embed(self.facenet, faces), "dlib": self.dlib.embed(faces)}
+def load_judges(names: tuple[str, ...], models_dir: Path = Path("models"), engine: str = "fp32") -> Judges:
+    """The recognizers of ``names`` from the registry (FaceNet run as ``engine``)."""
+    return {name: load_recognizer(name, models_dir, engine) for name in names}
+
+
+def judge_templates(judges: Judges, faces: np.ndarray) -> dict[str, np.ndarray]:
+    """Every judge's templates of uint8 faces."""
+    return {name: judge.embed(faces) for name, judge in judges.items()}
 
 
 def verification_figures(
@@ -129,20 +117,20 @@ def attack_figures(
     reconstructions: np.ndarray,
     victims: FaceTable,
     queries: np.ndarray,
-    recognizers: Recognizers,
+    judges: Judges,
     thresholds: dict[str, dict],
 ) -> dict[str, object]:
-    """SAR (both types, every threshold), mAP@1 and cosine per recognizer, and SSIM/PSNR of the pixels.
+    """SAR (both types, every threshold), mAP@1 and cosine per judge, and SSIM/PSNR of the pixels.
 
     ``queries`` are the victim rows the reconstructions came from; every victim row is in the gallery.
     """
-    embedded = recognizers.embed(reconstructions)
+    embedded = judge_templates(judges, reconstructions)
     originals = to_channels(resized_uint8(victims.faces[queries], reconstructions.shape[1]), 3)
     figures: dict[str, object] = {
         "ssim": float(image.ssim(originals, reconstructions).mean()),
         "psnr_db": float(image.psnr_db(originals, reconstructions).mean()),
     }
-    for name in RECOGNIZERS:
+    for name in judges:
         figures[name] = success_figures(embedded[name], victims.arrays[name], victims.people, queries, thresholds[name])
     return figures
 
@@ -164,7 +152,7 @@ def leakage_curve(
     queries: np.ndarray,
     reference_templates: np.ndarray,
     leakages: tuple[float, ...],
-    recognizers: Recognizers,
+    judges: Judges,
     thresholds: dict[str, dict],
     seed: int,
 ) -> tuple[list[dict], dict[float, np.ndarray]]:
@@ -174,13 +162,8 @@ def leakage_curve(
         mask = DimensionMask(leakage, "random", seed).fit(reference_templates)
         templates = victims.arrays["facenet"][queries]
         faces[leakage] = reconstruct(attack, mask.transform(templates), mask.mask(), victims.faces.shape[-1])
-        rows.append({"leakage": leakage, **attack_figures(faces[leakage], victims, queries, recognizers, thresholds)})
+        rows.append({"leakage": leakage, **attack_figures(faces[leakage], victims, queries, judges, thresholds)})
     return rows, faces
-
-
-def load_recognizers(facenet_weights: Path, engine: str = "fp32") -> Recognizers:
-    """FaceNet from the weights stage and dlib's ResNet."""
-    return Recognizers(load_facenet(facenet_weights, engine), DlibRecognizer())
 
 
 def view2_arrays(pairs: list[lfw.Pair]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -192,10 +175,10 @@ def view2_arrays(pairs: list[lfw.Pair]) -> tuple[np.ndarray, np.ndarray, np.ndar
     return first, second, same, folds, np.array([lfw.person_of(name) for name in first])
 
 
-def thresholds_from(recognizers_metrics: dict, fmrs: tuple[float, ...] | None = None) -> dict[str, dict]:
-    """Per recognizer, its threshold entries (all, or those of ``fmrs``) from the recognizers stage's metrics."""
+def thresholds_from(recognizers_metrics: dict, judges: tuple[str, ...], fmrs: tuple[float, ...] | None = None) -> dict[str, dict]:
+    """Per judge, its threshold entries (all, or those of ``fmrs``) from the recognizers stage's metrics."""
     thresholds = {}
-    for name in RECOGNIZERS:
+    for name in judges:
         entries = recognizers_metrics[name]["thresholds"]
         keys = list(entries) if fmrs is None else [f"{fmr:g}" for fmr in fmrs]
         missing = [key for key in keys if key not in entries]
