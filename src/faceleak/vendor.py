@@ -54,6 +54,20 @@ VENDORED = (
         "67bcfa3cbc1b19bb146359a95b28fa96c498d00054813b28514e6795cf06e05f",
         "d8ba40c0127fb8ca9917e8fddc79bbbda063657bc92a496d34da0bc8a760443b",
     ),
+    VendoredFile(  # face-api.js SSD MobileNet V1 face detector (WIDER FACE), uint8-quantised tfjs weights
+        "@vladmandic/face-api",
+        "1.7.15",
+        "package/model/ssd_mobilenetv1_model.bin",
+        "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031",
+        "2835640602d53718aa6ae9a42896327eaa21beefed056c218d32ca7d79e1e2f8",
+    ),
+    VendoredFile(  # its tfjs weights manifest (tensor names, shapes, quantisation)
+        "@vladmandic/face-api",
+        "1.7.15",
+        "package/model/ssd_mobilenetv1_model-weights_manifest.json",
+        "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031",
+        "888f744dffbc84f5f060d1f8427d9742341943a2dfaaf9205d10029b7e7a2955",
+    ),
 )
 
 

@@ -95,11 +95,16 @@ def _benchmark(metrics: Path) -> str:
         ("recognizer", "templates", "input and alignment", "trained on"),
         ([name, f"{r['embedding_dim']}-D", r["alignment"], r["training_data"]] for name, r in recognizers.items()),
     )
+    undetected = [
+        f"{name}: {integer(r['view1_test']['undetected_faces'])} of View 1 test's and {integer(r['view2']['undetected_faces'])} of View 2's faces"
+        for name, r in recognizers.items() if "undetected_faces" in r["view1_test"]
+    ]
     return section(
         "Every recognizer on LFW (grey)",
         f"View 1 test: {integer(bench['view1_test_pairs'])} pairs, accuracy by 10-fold cross-validation of the threshold over "
         f"them. View 2: {integer(bench['view2_pairs'])} pairs, its 10 folds (threshold from the other nine). Accuracy ± standard "
-        "deviation over folds. Faces per second include each recognizer's own crop preparation (landmarks, alignment).",
+        "deviation over folds. Faces per second include each recognizer's own crop preparation (landmarks, alignment)."
+        + (f" Faces a recognizer could not align itself (fixed landmarks used): {'; '.join(undetected)}." if undetected else ""),
         table(header, rows),
         details,
         figure("ROC curves of every recognizer", "verification_roc.png"),

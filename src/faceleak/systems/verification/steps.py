@@ -237,6 +237,13 @@ def timed_templates(recognizer: Recognizer, faces: np.ndarray) -> tuple[np.ndarr
     return templates, len(faces) / (time.perf_counter() - started)
 
 
+def undetected_faces(recognizers: list[Recognizer]) -> dict:
+    """``{"undetected_faces": n}``: faces of the recognizers' last ``embed`` calls that they could not align
+    themselves (MobileFaceNet's MTCNN landmarks; fixed points were used), or ``{}`` when they do no alignment."""
+    counts = [recognizer.undetected_ for recognizer in recognizers if hasattr(recognizer, "undetected_")]
+    return {"undetected_faces": sum(counts)} if counts else {}
+
+
 def benchmark(
     recognizer: Recognizer,
     view1: FaceTable,
@@ -252,6 +259,7 @@ def benchmark(
     view1_templates, speed = timed_templates(recognizer, view1.faces)
     view1_distances = recognizer.distance(view1_templates[view1_pairs.first], view1_templates[view1_pairs.second])
     view1_figures, view1_points = pair_figures(view1_distances, view1_pairs.same, view1_cv_folds(len(view1_pairs.same)), fars)
+    view1_figures.update(undetected_faces([recognizer]))
     groups = dict(view2_by_folds or {})
     remaining = tuple(sorted(set(view2_pairs.folds.tolist()) - {fold for folds in groups for fold in folds}))
     if remaining:
@@ -264,6 +272,7 @@ def benchmark(
         templates[used] = model.embed(view2_table.faces[used], progress=True)
         distances[chosen] = model.distance(templates[view2_pairs.first[chosen]], templates[view2_pairs.second[chosen]])
     view2_figures, view2_points = pair_figures(distances, view2_pairs.same, view2_pairs.folds, fars)
+    view2_figures.update(undetected_faces(list(groups.values())))
     view2_figures["thresholds"] = {f"{far:g}": dict(zip(("distance", "achieved_fmr"), threshold_at_fmr(distances[~view2_pairs.same], far))) for far in fars}
     points = [{"recognizer": recognizer.name, "protocol": "view1_test", **p} for p in view1_points]
     points += [{"recognizer": recognizer.name, "protocol": "view2", **p} for p in view2_points]
