@@ -39,6 +39,12 @@ TINY = {
         "siamese": {"input_size": 32, "epochs": 1, "patience": 1},
         "verifier": {"input_size": 32, "width": 8, "epochs": 1, "patience": 1, "val_fraction": 0.5},
     },
+    "cloak": {  # the tiny LFW table: View 2's same-person pairs give the only people with two photos
+        "cast": {"users": 2, "cloaked_photos": 1, "references": 1, "gallery_people": 4, "gallery_photos": 1},
+        "epsilons": [8],
+        "attack": {"steps": 2, "draws": 1},
+        "detector": {"photos": 2, "steps": 1, "judges": ["mtcnn", "dlib_hog"]},
+    },
 }
 MAY_BE_NULL = ("lpips", "fid", "queries_per_success")  # web-download backbones; no search reached the target
 
@@ -138,7 +144,16 @@ def test_dvc_repro_end_to_end(tmp_path, mirror):
     assert benchmark["view1_test_pairs"] == 4 and benchmark["view2_pairs"] == 20
     assert (project / "plots/verification_roc.png").stat().st_size > 1000
 
-    for page in ("spine.md", "openset.md", "model_inversion.md", "verification.md", "headline.md"):
+    craft = _assert_finite(project / "metrics/cloak_craft.json")
+    assert set(craft["quality"]) == {"dodging_8", "impersonation_8"} and craft["quality"]["dodging_8"]["linf_levels"] <= 8
+    judged = _assert_finite(project / "metrics/cloak.json")
+    assert {role["role"] for role in judged["judges"].values()} == {"independent", "surrogate, white-box"}
+    detector = _assert_finite(project / "metrics/cloak_detector.json")
+    assert set(detector["detectors"]) == {"ssd_mobilenet", "mtcnn", "dlib_hog"} and detector["photos"] == 2
+    for figure in ("cloak_grid.png", "cloak_dodging.png", "cloak_detector_grid.png"):
+        assert (project / "plots" / figure).stat().st_size > 1000
+
+    for page in ("spine.md", "openset.md", "model_inversion.md", "verification.md", "cloak.md", "headline.md"):
         assert "| " in (project / "docs/results" / page).read_text()
 
     status = _dvc(project, "status", env=env)

@@ -9,6 +9,7 @@ import pytest
 
 from faceleak.io import read_json
 from faceleak.report import HEADLINE_PAGE, NA, HeadlineRow, fmr_label, headline, number, percent, table
+from faceleak.systems.cloak import report as cloak
 from faceleak.systems.model_inversion import report as model_inversion
 from faceleak.systems.openset import report as openset
 from faceleak.systems.spine import report as spine
@@ -17,7 +18,7 @@ from tests.conftest import PROJECT
 
 METRICS = PROJECT / "metrics"
 PAGES = PROJECT / "docs" / "results"
-SYSTEMS = (spine, openset, model_inversion, verification)
+SYSTEMS = (spine, openset, model_inversion, verification, cloak)
 
 
 def tables(page: str) -> list[list[dict[str, str]]]:
@@ -119,6 +120,15 @@ def test_spine_and_model_inversion_numbers_are_the_metrics(pages):
     assert [r["success"] for r in rounding][-1] == percent(attack["attacks"]["rounding_1"]["success_rate"], attack["targets"])
 
 
+def test_cloak_numbers_are_the_metrics(pages):
+    page, judged = pages[cloak.PAGE], read_json(METRICS / "cloak.json")
+    figures = judged["judges"]["dlib"]["cells"]["dodging_8"]["jpeg"]
+    shown = row(page, "identification top-1 (linear)", judge="dlib", cloak="dodging, epsilon 8", **{"tracker's cleaning": "JPEG"})
+    assert shown["photos unmatched to their person, FMR 1e-3"] == cloak.rate_cell(figures["verification"]["fmr_0.001"]["photos_unmatched"])
+    assert shown["identification top-1 (linear)"] == cloak.rate_cell(figures["identification"]["linear"])
+    assert cloak.rate_cell({"rate": 0.125, "count": 8, "total": 64, "ci95": [0.0647, 0.2277]}) == "12.5% (8/64; 6.5-22.8%)"
+
+
 def test_published_figures_stand_beside_ours(pages):
     nbnet = row(pages[openset.PAGE], "type I @ FMR 1e-3", protocol=openset.NBNET["protocol"])
     assert nbnet["type I @ FMR 1e-3"] == "95.20%" and nbnet["type II @ FMR 1e-3"] == "58.05%"
@@ -141,7 +151,7 @@ def test_pages_are_deterministic_and_read_only_their_declared_metrics(pages, met
 
 def test_headline_is_short_and_links_every_page():
     rows = [r for system in SYSTEMS for r in system.headline_rows(METRICS)]
-    assert 5 <= len(rows) <= 12 and all(isinstance(r, HeadlineRow) for r in rows)
+    assert 5 <= len(rows) <= 14 and all(isinstance(r, HeadlineRow) for r in rows)
     assert {r.page for r in rows} == {system.PAGE for system in SYSTEMS}
     curve = read_json(METRICS / "openset.json")
     expected = percent(curve["leakage"]["1"]["facenet"]["sar_type1_fmr0.001"], curve["victims"])

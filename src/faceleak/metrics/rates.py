@@ -1,0 +1,28 @@
+"""Rates with their counts and 95% intervals, so every reported rate says how much it can be trusted."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+Z_95 = 1.959963984540054
+
+
+def wilson_interval(successes: int, total: int, z: float = Z_95) -> tuple[float, float] | None:
+    """Wilson's score interval of a binomial rate (95% by default); None when ``total`` is 0."""
+    if total == 0:
+        return None
+    rate = successes / total
+    spread = z * math.sqrt(rate * (1 - rate) / total + z * z / (4 * total * total))
+    centre = rate + z * z / (2 * total)
+    scale = 1 + z * z / total
+    return max(0.0, (centre - spread) / scale), min(1.0, (centre + spread) / scale)
+
+
+def rate(outcomes: np.ndarray) -> dict[str, float | int | list[float] | None]:
+    """The share of true ``outcomes`` with its count, total and 95% Wilson interval (rate None when empty)."""
+    outcomes = np.asarray(outcomes, dtype=bool)
+    successes, total = int(outcomes.sum()), int(outcomes.size)
+    interval = wilson_interval(successes, total)
+    return {"rate": successes / total if total else None, "count": successes, "total": total, "ci95": list(interval) if interval else None}

@@ -1,0 +1,35 @@
+"""Stage cloak_judge: the cloaks judged by recognizers that took no part in crafting them (and, marked
+white-box, by the surrogates), in the verification, impersonation and identification scenarios, as crafted
+and after a tracker's cleaning; thresholds from the verification benchmark's View 2 impostor pairs."""
+
+from pathlib import Path
+
+from faceleak.data.table import FaceTable
+from faceleak.io import read_json, read_npz, write_json
+from faceleak.models.recognizers import load_recognizer, recognizer_names
+from faceleak.plots import metric_curves, write_csv
+from faceleak.stage import note_timing, start
+from faceleak.systems.cloak.params import load_cloak_params
+from faceleak.systems.cloak.steps import CLEAN, Cast, judge_cloaks, success_rows, view2_thresholds
+
+params = start(load_cloak_params)
+table = FaceTable.load("data/lfw/faces.npz")
+stored = read_npz("data/cloak/cloaks.npz")
+cast = Cast(stored["cloaked"], stored["references"], stored["gallery"])
+benchmark = read_json("metrics/verification_benchmark.json")
+variants = {CLEAN: table.faces[cast.cloaked], **{key.removeprefix("faces_"): value for key, value in stored.items() if key.startswith("faces_")}}
+roles = {**{name: "independent" for name in params.judges}, **{name: "surrogate, white-box" for name in params.surrogates if name in recognizer_names()}}
+results = {}
+for name, role in roles.items():
+    thresholds = view2_thresholds(benchmark, name, params.fmrs)
+    judge = load_recognizer(name, Path("models"), params.weights.engine)
+    results[name] = {"role": role, "thresholds": thresholds, "cells": judge_cloaks(judge, thresholds, table, cast, variants, stored["targets"], params)}
+write_json("metrics/cloak.json", {"fmrs": [f"{fmr:g}" for fmr in params.fmrs], "judges": results})
+quality = read_json("metrics/cloak_craft.json")["quality"]
+rows = [{**row, "ssim": quality[row["variant"]]["ssim"] if row["variant"] in quality else 1.0} for row in success_rows(results, f"{min(params.fmrs):g}")]
+write_csv("plots/cloak_success.csv", rows)
+as_crafted = [row for row in rows if row["cleaning"] == "none"]
+metric_curves("plots/cloak_dodging.png", [row for row in as_crafted if row["mode"] in ("clean", "dodging")], ["unmatched photos", "identification top-1 (NN)", "identification top-1 (linear)"], group="judge", x="epsilon")
+metric_curves("plots/cloak_impersonation.png", [row for row in as_crafted if row["mode"] in ("clean", "impersonation")], ["impersonation", "unmatched photos"], group="judge", x="epsilon")
+metric_curves("plots/cloak_ssim.png", [row for row in as_crafted if row["mode"] != "impersonation"], ["unmatched photos", "identification top-1 (NN)"], group="judge", x="ssim")
+note_timing(judges=len(results))
