@@ -6,11 +6,12 @@ from pathlib import Path
 
 from faceleak.data.table import FaceTable
 from faceleak.io import read_json, read_npz, write_json
+from faceleak.metrics.judging import view2_thresholds
 from faceleak.models.recognizers import load_recognizer, recognizer_names
 from faceleak.plots import metric_curves, write_csv
 from faceleak.stage import note_timing, start
 from faceleak.systems.cloak.params import load_cloak_params
-from faceleak.systems.cloak.steps import CLEAN, Cast, judge_cloaks, success_rows, view2_thresholds
+from faceleak.systems.cloak.steps import CLEAN, Cast, judge_cloaks, success_rows
 
 params = start(load_cloak_params)
 table = FaceTable.load("data/lfw/faces.npz")

@@ -10,7 +10,7 @@ import yaml
 from tests.conftest import PROJECT
 
 SOURCE = PROJECT / "src"
-SYSTEMS = ("spine", "openset", "model_inversion", "verification", "cloak")
+SYSTEMS = ("spine", "openset", "model_inversion", "verification", "cloak", "encryption")
 SHARED_STAGES = ("download", "weights", "lfw_faces", "lfw_dlib", "report")
 
 

@@ -45,8 +45,16 @@ TINY = {
         "attack": {"steps": 2, "draws": 1},
         "detector": {"photos": 2, "steps": 1, "judges": ["mtcnn", "dlib_hog"]},
     },
+    "encryption": {
+        "model": {"widths": [2, 2, 2, 2, 4], "code_size": 64, "groups": 2, "k": 8},
+        "train": {"epochs": 1},
+        "ks": [4, 8],
+        "codes": 3,
+        "adversaries": {"learning_images": 16, "learning": {"epochs": 1}, "classifier_faces": 8},
+        "evaluation": {"test_images": 6, "linkability_pairs": 4},
+    },
 }
-MAY_BE_NULL = ("lpips", "fid", "queries_per_success")  # web-download backbones; no search reached the target
+MAY_BE_NULL = ("lpips", "fid", "queries_per_success", "linkability_auc")  # web-download backbones; no search reached the target; no same-person pair
 
 
 def _dvc(project: Path, *args: str, env: dict) -> str:
@@ -153,7 +161,16 @@ def test_dvc_repro_end_to_end(tmp_path, mirror):
     for figure in ("cloak_grid.png", "cloak_dodging.png", "cloak_detector_grid.png"):
         assert (project / "plots" / figure).stat().st_size > 1000
 
-    for page in ("spine.md", "openset.md", "model_inversion.md", "verification.md", "cloak.md", "headline.md"):
+    trained = _assert_finite(project / "metrics/encryption_train.json")
+    assert [row["k"] for row in trained["test_by_k"]] == [4, 8]
+    attacked = _assert_finite(project / "metrics/encryption_attack.json")
+    assert set(attacked["schemes"]) == {"index", "keyed"} and "key-holder (keyed)" in attacked["quality"]
+    encrypted = _assert_finite(project / "metrics/encryption.json")
+    assert set(encrypted["judges"]) == {"facenet", "dlib", "mobilefacenet"}
+    for figure in ("encryption_grid.png", "encryption_psnr_by_k.png"):
+        assert (project / "plots" / figure).stat().st_size > 1000
+
+    for page in ("spine.md", "openset.md", "model_inversion.md", "verification.md", "cloak.md", "encryption.md", "headline.md"):
         assert "| " in (project / "docs/results" / page).read_text()
 
     status = _dvc(project, "status", env=env)

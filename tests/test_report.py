@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from faceleak.io import read_json
-from faceleak.report import HEADLINE_PAGE, NA, HeadlineRow, fmr_label, headline, number, percent, table
+from faceleak.report import HEADLINE_PAGE, NA, HeadlineRow, fmr_label, headline, number, percent, rate_cell, table
 from faceleak.systems.cloak import report as cloak
+from faceleak.systems.encryption import report as encryption
 from faceleak.systems.model_inversion import report as model_inversion
 from faceleak.systems.openset import report as openset
 from faceleak.systems.spine import report as spine
@@ -18,7 +19,7 @@ from tests.conftest import PROJECT
 
 METRICS = PROJECT / "metrics"
 PAGES = PROJECT / "docs" / "results"
-SYSTEMS = (spine, openset, model_inversion, verification, cloak)
+SYSTEMS = (spine, openset, model_inversion, verification, cloak, encryption)
 
 
 def tables(page: str) -> list[list[dict[str, str]]]:
@@ -124,9 +125,18 @@ def test_cloak_numbers_are_the_metrics(pages):
     page, judged = pages[cloak.PAGE], read_json(METRICS / "cloak.json")
     figures = judged["judges"]["dlib"]["cells"]["dodging_8"]["jpeg"]
     shown = row(page, "identification top-1 (linear)", judge="dlib", cloak="dodging, epsilon 8", **{"tracker's cleaning": "JPEG"})
-    assert shown["photos unmatched to their person, FMR 1e-3"] == cloak.rate_cell(figures["verification"]["fmr_0.001"]["photos_unmatched"])
-    assert shown["identification top-1 (linear)"] == cloak.rate_cell(figures["identification"]["linear"])
-    assert cloak.rate_cell({"rate": 0.125, "count": 8, "total": 64, "ci95": [0.0647, 0.2277]}) == "12.5% (8/64; 6.5-22.8%)"
+    assert shown["photos unmatched to their person, FMR 1e-3"] == rate_cell(figures["verification"]["fmr_0.001"]["photos_unmatched"])
+    assert shown["identification top-1 (linear)"] == rate_cell(figures["identification"]["linear"])
+    assert rate_cell({"rate": 0.125, "count": 8, "total": 64, "ci95": [0.0647, 0.2277]}) == "12.5% (8/64; 6.5-22.8%)"
+
+
+def test_encryption_numbers_are_the_metrics(pages):
+    page, judged, attack = pages[encryption.PAGE], read_json(METRICS / "encryption.json"), read_json(METRICS / "encryption_attack.json")
+    shown = row(page, "SSIM", reader="guesser (keyed)")
+    assert shown["SSIM"] == number(attack["quality"]["guesser (keyed)"]["ssim"])
+    assert shown["dlib: accepted as the original, FMR 1e-3"] == rate_cell(judged["judges"]["dlib"]["reconstructions"]["guesser (keyed)"]["sar_at_fmr_0.001"])
+    scheme = row(page, "linkability AUC", scheme="keyed")
+    assert scheme["true code picked"] == rate_cell(attack["schemes"]["keyed"]["decoy_classifier"]["true_code_picked"])
 
 
 def test_published_figures_stand_beside_ours(pages):
@@ -151,7 +161,7 @@ def test_pages_are_deterministic_and_read_only_their_declared_metrics(pages, met
 
 def test_headline_is_short_and_links_every_page():
     rows = [r for system in SYSTEMS for r in system.headline_rows(METRICS)]
-    assert 5 <= len(rows) <= 14 and all(isinstance(r, HeadlineRow) for r in rows)
+    assert 5 <= len(rows) <= 16 and all(isinstance(r, HeadlineRow) for r in rows)
     assert {r.page for r in rows} == {system.PAGE for system in SYSTEMS}
     curve = read_json(METRICS / "openset.json")
     expected = percent(curve["leakage"]["1"]["facenet"]["sar_type1_fmr0.001"], curve["victims"])

@@ -63,6 +63,14 @@ def percent(rate: float | None, total: int | float | None = None) -> str:
     return text if hits is None else f"{text} ({hits:,}/{round(total):,})"
 
 
+def rate_cell(entry: dict[str, Any] | None) -> str:
+    """A rate of :func:`faceleak.metrics.rates.rate` with its count and 95% interval: ``12.5% (8/64; 6.4-22.8%)``."""
+    if entry is None or entry["rate"] is None:
+        return NA
+    low, high = entry["ci95"]
+    return f"{100 * entry['rate']:.1f}% ({entry['count']:,}/{entry['total']:,}; {100 * low:.1f}-{100 * high:.1f}%)"
+
+
 def fmr_label(fmr: float | str) -> str:
     """A false-match rate as the tables name it: ``0.001`` -> ``1e-3``."""
     mantissa, exponent = f"{float(fmr):.0e}".split("e")

@@ -4,9 +4,8 @@ identification scenarios, as crafted and after a tracker's cleaning, with counts
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from faceleak.report import NA, HeadlineRow, figure, fmr_label, integer, load, number, page, section, table
+from faceleak.report import HeadlineRow, figure, fmr_label, integer, load, number, page, rate_cell, section, table
 
 PAGE = "cloak.md"
 SYSTEM = "cloak"
@@ -21,14 +20,6 @@ ANCHORS = {
     "speed": "Fawkes: about 60 s per photo on a CPU",
 }
 
-
-
-def rate_cell(entry: dict[str, Any] | None) -> str:
-    """A rate of :func:`faceleak.metrics.rates.rate` with its count and 95% interval: ``12.5% (8/64; 6.4-22.8%)``."""
-    if entry is None or entry["rate"] is None:
-        return NA
-    low, high = entry["ci95"]
-    return f"{100 * entry['rate']:.1f}% ({entry['count']:,}/{entry['total']:,}; {100 * low:.1f}-{100 * high:.1f}%)"
 
 
 def _variant_label(variant: str) -> str:
