@@ -1,8 +1,6 @@
 """Sparse-code encryption: top-k exactness, the key round trip, decoys' statistics, the adversaries,
 seeded determinism, bad input, params."""
 
-import copy
-
 import numpy as np
 import pytest
 import torch
@@ -181,7 +179,6 @@ def test_linkability_pairs_and_auc():
 
 def _raw_params(encryption_changes: dict) -> dict:
     raw = yaml.safe_load((PROJECT / "params.yaml").read_text())
-    raw = copy.deepcopy(raw)
     raw["encryption"].update(encryption_changes)
     return raw
 

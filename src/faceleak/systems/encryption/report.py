@@ -38,8 +38,8 @@ def _readers(attack: dict, judged: dict) -> str:
         quality = attack["quality"].get(reader, {})
         verdicts = [rate_cell(entry["reconstructions"][reader][f"sar_at_fmr_{fmr}"]) for entry in judged["judges"].values() for fmr in fmrs]
         rows.append([reader, cell(quality, "psnr_db", lambda value: number(value, 2)), cell(quality, "ssim", number), *verdicts])
-    undetected = [f"{name}: {', '.join(f'{reader} {count}' for reader, count in ((r, f['undetected_faces']) for r, f in entry['reconstructions'].items()) if count)}"
-                  for name, entry in judged["judges"].items() if any(f.get("undetected_faces") for f in entry["reconstructions"].values())]
+    missed = {name: {reader: f["undetected_faces"] for reader, f in entry["reconstructions"].items() if f.get("undetected_faces")} for name, entry in judged["judges"].items()}
+    undetected = [f"{name}: {', '.join(f'{reader} {count}' for reader, count in counts.items())}" for name, counts in missed.items() if counts]
     return section(
         "Who can read a shared face",
         f"{integer(attack['judged_faces'])} test faces, each shared as {attack['codes_per_face']} codes. PSNR and SSIM against the original "
