@@ -1,6 +1,8 @@
 """Stage model_inversion_attack: the black-box genetic inversion of every class of one dataset's victim under each
-defense, and the white-box MI-Face baseline; judged by the victim's exact confidence, the evaluation
-model, the real faces and FaceNet; figures: a real face beside each reconstruction, the query-budget curve."""
+defense, repeated over ``<dataset>.seeds`` searches per target against the undefended victim, and the white-box
+MI-Face baseline; judged by the victim's exact confidence, two evaluation models (FaceNet and MobileFaceNet,
+each with a linear probe; neither queried by the attack), the real faces and FaceNet's nearest neighbours;
+figures: a real face beside each reconstruction, the query-budget curve."""
 
 import sys
 import time
@@ -8,15 +10,16 @@ from pathlib import Path
 
 import numpy as np
 
-from faceleak.attacks.model_inversion import mi_face
+from faceleak.attacks.model_inversion import mi_face, reference_search
 from faceleak.io import read_npz, write_json
 from faceleak.models.autoencoder import ConvAutoencoder
-from faceleak.models.facenet import load_facenet
 from faceleak.models.small_cnn import SmallCNN
 from faceleak.plots import metric_curves, reconstruction_grid, write_csv
 from faceleak.stage import note_timing, start
 from faceleak.systems.model_inversion.params import load_model_inversion_params
 from faceleak.systems.model_inversion.steps import (
+    EVALUATORS,
+    Evaluator,
     FaceSet,
     Judges,
     LinearProbe,
@@ -24,9 +27,13 @@ from faceleak.systems.model_inversion.steps import (
     budget_curve,
     defended_accuracy,
     defenses_of,
+    evaluator_features,
     invert_classes,
     load_weights,
+    public_start,
     query_figures,
+    repeated_search_figures,
+    search_rates,
 )
 
 GRID_PEOPLE = 10
@@ -39,7 +46,17 @@ victims = {kind: load_weights(SmallCNN(len(face_set.people)), f"models/mi/{name}
 prior = load_weights(ConvAutoencoder(face_set.faces.shape[1:], params.prior.latent_dim), f"models/mi/priors/{name}.pt")
 latent = read_npz(f"models/mi/priors/{name}_latent.npz")
 evaluator = read_npz(f"data/mi/{name}/evaluator.npz")
-judges = Judges(load_facenet(Path("models/facenet.pt"), params.weights.engine), LinearProbe(evaluator["coef"], evaluator["intercept"]), evaluator["features"], face_set, params.genetic.success_confidence)
+judges = Judges(
+    {
+        model: Evaluator(evaluator_features(model, Path("models"), params.weights.engine), LinearProbe(evaluator[f"{model}_coef"], evaluator[f"{model}_intercept"]), evaluator[f"{model}_features"])
+        for model in EVALUATORS
+    },
+    face_set,
+    params.genetic.success_confidence,
+)
+# the faces the attacker owns (its prior's training data) to start its searches from
+owned = read_npz("data/mi/public_faces.npz")["faces"] if params.prior.data == "disjoint" else face_set.part("train")[0]
+start = public_start(prior, owned) if params.genetic.start_pool > 0 else None
 
 attacks, curve, per_target, reconstructions, search_seconds = {}, [], [], {}, []
 started = time.perf_counter()
@@ -47,7 +64,7 @@ for defense in defenses_of(params.defenses):
     key = f"{defense.name}_{defense.setting:g}"
     victim = victims[defense.victim]
     search_started = time.perf_counter()
-    inversions = invert_classes(victim, targets, defense, prior, (latent["mean"], latent["std"]), params.genetic, params.seed)
+    inversions = invert_classes(victim, targets, defense, prior, (latent["mean"], latent["std"]), params.genetic, params.seed, start)
     search_seconds.append(time.perf_counter() - search_started)
     reconstructions[key] = np.stack([inversion.face[0] for inversion in inversions])
     summary, rows = judges.judge(victim, reconstructions[key], targets)
@@ -57,18 +74,24 @@ for defense in defenses_of(params.defenses):
         "victim_test_accuracy": defended_accuracy(victim, defense, face_set, params.seed),
         **summary,
         **query_figures(inversions, params.genetic.success_confidence),
+        "rates": search_rates(rows, EVALUATORS),
     }
-    curve += [{"defense": key, **row} for row in budget_curve(inversions, targets, prior, victim, judges, params.curve_generations, params.genetic.population)]
+    curve += [{"defense": key, **row} for row in budget_curve(inversions, targets, prior, victim, judges, params.curve_generations, params.genetic)]
     per_target += [{"defense": key, **row} for row in rows]
 for kind, victim in victims.items():
     key = f"mi_face_{kind}"
     reconstructions[key] = np.stack([mi_face(victim, int(t), face_set.faces.shape[1:], params.mi_face.steps, params.mi_face.learning_rate, params.seed + int(t))[0] for t in targets])
     summary, rows = judges.judge(victim, reconstructions[key], targets)
-    attacks[key] = {"defense": "white_box_baseline", "victim": kind, "gradient_steps": params.mi_face.steps, **summary}
+    attacks[key] = {"defense": "white_box_baseline", "victim": kind, "gradient_steps": params.mi_face.steps, **summary, "rates": search_rates(rows, EVALUATORS)}
     per_target += [{"defense": key, **row} for row in rows]
 seconds = time.perf_counter() - started
 
-write_json(f"metrics/mi_attack_{name}.json", {"targets": len(targets), "attacks": attacks})
+undefended, latent_range = defenses_of(params.defenses)[0], (latent["mean"], latent["std"])
+repeated_searches = {
+    kind: repeated_search_figures(victims[undefended.victim], undefended, targets, prior, latent_range, settings, start, judges, params.seeds[name], params.seed)
+    for kind, settings in (("stronger", params.genetic), ("reference", reference_search(params.genetic)))
+}
+write_json(f"metrics/mi_attack_{name}.json", {"targets": len(targets), "repeated_searches": repeated_searches, "attacks": attacks})
 write_csv(f"plots/mi_{name}_budget.csv", curve)
 write_csv(f"plots/mi_{name}_targets.csv", per_target)
 metric_curves(f"plots/mi_{name}_budget.png", curve, ["success_rate", "attack_accuracy"], group="defense", x="queries")

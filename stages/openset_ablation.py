@@ -1,7 +1,8 @@
-"""Stage openset_ablation: pixel loss alone against pixel + identity loss (through the frozen FaceNet), both
-decoders trained on the same seeded subset of the attacker's LFW data at ``ablation.leakage``."""
+"""Stage openset_ablation: the attacker's training recipes side by side (``openset.ablation.variants``: pixel
+loss alone, the identity loss through the frozen FaceNet, a wider decoder, a pixel-loss warm-up, the identity
+loss on random views), every decoder trained on the same seeded subset of the attacker's LFW data at
+``ablation.leakage`` and judged on the same victims by the same judges."""
 
-import dataclasses
 import time
 from pathlib import Path
 
@@ -27,24 +28,23 @@ faces = resized_faces(table.faces[subset], params.openset.face_size)
 val = identity_split(people, params.openset.val_fraction, params.seed)
 data = InversionData.from_arrays(mask.transform(templates), templates, faces)
 
-facenet = load_facenet(Path("models/facenet.pt"), params.weights.engine)
+facenet = load_facenet(Path("models/facenet.pt"), params.openset.surrogate_engine)
 judges = load_judges(params.openset.judges, Path("models"), params.weights.engine)
 victims = FaceTable.load("data/openset/victims.npz")
 thresholds = thresholds_from(read_json("metrics/recognizers.json"), params.openset.judges)
+leaked = mask.transform(victims.arrays["facenet"])
 results, timings = {}, {}
-for variant, weight in (("pixel", 0.0), ("pixel_identity", params.ablation.train.identity_weight)):
-    train = dataclasses.replace(params.ablation.train, identity_weight=weight)
+for variant, train in params.ablation.variants.items():
     started = time.perf_counter()
-    attack = EmbeddingInversionAttack(train, params.openset.face_size, params.seed, facenet if weight > 0 else None)
+    attack = EmbeddingInversionAttack(train, params.openset.face_size, params.seed, facenet if train.identity_weight > 0 else None)
     attack.fit(data[np.flatnonzero(~val)], data[np.flatnonzero(val)])
     timings[f"{variant}_seconds"] = time.perf_counter() - started
-    leaked = mask.transform(victims.arrays["facenet"])
     reconstructions = reconstruct(attack, leaked, None, victims.faces.shape[-1])
-    results[variant] = {"identity_weight": weight, "epochs_run": len(attack.history_.val_loss)} | attack_figures(
+    results[variant] = {"train": vars(train), "epochs_run": len(attack.history_.val_loss)} | attack_figures(
         reconstructions, victims, np.arange(len(victims.names)), judges, thresholds
     )
 write_json(
     "metrics/ablation.json",
-    {"train_images": int((~val).sum()), "val_images": int(val.sum()), "leakage": params.ablation.leakage, **results},
+    {"train_images": int((~val).sum()), "val_images": int(val.sum()), "leakage": params.ablation.leakage, "variants": results},
 )
 note_timing(compute_seconds=sum(timings.values()), **timings)

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 
 from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack
-from faceleak.data.images import to_channels
 from faceleak.data.table import FaceTable
 from faceleak.io import read_json, write_json
 from faceleak.models.facenet import load_facenet
@@ -15,7 +14,7 @@ from faceleak.plots import reconstruction_grid, write_csv
 from faceleak.report import flat_figures
 from faceleak.stage import note_timing, start
 from faceleak.systems.openset.params import load_openset_params
-from faceleak.systems.openset.steps import leakage_curve, load_judges, resized_uint8, thresholds_from
+from faceleak.systems.openset.steps import decoder_inverter, degraded_victims, leakage_curve, load_judges, thresholds_from
 
 GRID_ROWS = 8
 params = start(load_openset_params)
@@ -24,11 +23,11 @@ reference = FaceTable.load("data/lfw/faces.npz").arrays["facenet"]
 thresholds = thresholds_from(read_json("metrics/recognizers.json"), params.openset.judges)
 judges = load_judges(params.openset.judges, Path("models"), params.weights.engine)
 attack = EmbeddingInversionAttack(
-    params.openset.train, params.openset.face_size, params.seed, load_facenet(Path("models/facenet.pt"), params.weights.engine), lowest_leakage=params.openset.min_leakage
+    params.openset.train, params.openset.face_size, params.seed, load_facenet(Path("models/facenet.pt"), params.openset.surrogate_engine), lowest_leakage=params.openset.min_leakage
 ).load("models/openset_decoder.pt")
 queries = np.arange(len(victims.names))
 started = time.perf_counter()
-rows, faces = leakage_curve(attack, victims, queries, reference, params.openset.leakages, judges, thresholds, params.seed)
+rows, faces = leakage_curve(decoder_inverter(attack, victims.faces.shape[-1]), victims, queries, reference, params.openset.leakages, judges, thresholds, params.seed)
 seconds = time.perf_counter() - started
 write_json(
     "metrics/openset.json",
@@ -36,7 +35,7 @@ write_json(
 )
 write_csv("plots/openset_curve.csv", [flat_figures(row) for row in rows])
 shown = sorted({params.openset.leakages[0], *params.openset.leakages[len(params.openset.leakages) // 2 :: 2], params.openset.leakages[-1]})
-originals = to_channels(resized_uint8(victims.faces[:GRID_ROWS], params.openset.face_size), 3)
+originals = degraded_victims(victims.faces[:GRID_ROWS], params.openset.face_size)
 reconstruction_grid(
     "plots/openset_grid.png", originals, {f"leak {lk:g}": faces[lk][:GRID_ROWS] for lk in shown}, list(victims.names[:GRID_ROWS])
 )

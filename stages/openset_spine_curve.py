@@ -12,7 +12,7 @@ from faceleak.plots import write_csv
 from faceleak.report import flat_figures
 from faceleak.stage import note_timing, start
 from faceleak.systems.openset.params import ATTACKED, load_openset_params
-from faceleak.systems.openset.steps import leakage_curve, load_judges, thresholds_from, train_conditioned_attack
+from faceleak.systems.openset.steps import decoder_inverter, leakage_curve, load_judges, thresholds_from, train_conditioned_attack
 from faceleak.systems.spine.steps import FaceSet
 
 params = start(load_openset_params)
@@ -35,7 +35,7 @@ attack, summary = train_conditioned_attack(
 thresholds = thresholds_from(read_json("metrics/recognizers.json"), params.openset.judges)
 queries = np.flatnonzero(faces.mask("test"))
 rows, _ = leakage_curve(
-    attack, victims, queries, faces.templates[faces.mask("train")], params.openset.leakages, judges, thresholds, params.seed
+    decoder_inverter(attack, victims.faces.shape[-1]), victims, queries, faces.templates[faces.mask("train")], params.openset.leakages, judges, thresholds, params.seed
 )
 seconds = time.perf_counter() - started
 write_json("metrics/spine_curve.json", {"training": summary, "queries": len(queries), "leakage": {f"{row['leakage']:g}": row for row in rows}})

@@ -34,7 +34,7 @@ attack, summary = train_conditioned_attack(
     params.openset.face_size,
     params.openset.min_leakage,
     params.seed,
-    load_facenet(Path("models/facenet.pt"), params.weights.engine) if params.openset.train.identity_weight > 0 else None,
+    load_facenet(Path("models/facenet.pt"), params.openset.surrogate_engine) if params.openset.train.identity_weight > 0 else None,
 )
 seconds = time.perf_counter() - started
 attack.save("models/openset_decoder.pt")

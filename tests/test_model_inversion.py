@@ -89,6 +89,40 @@ def test_genetic_search_improves_and_every_query_is_counted():
     assert np.array_equal(result.code, again.code)
 
 
+def test_margin_fitness_is_the_log_ratio_to_the_strongest_other_class():
+    from faceleak.attacks.model_inversion import _fitness
+
+    probabilities = np.array([[0.5, 0.3, 0.2], [0.1, 0.2, 0.7]])
+    assert np.allclose(_fitness(probabilities, 0, "margin"), [np.log(0.5 / 0.3), np.log(0.1 / 0.7)])
+    assert np.allclose(_fitness(probabilities, 0, "log_probability"), np.log([0.5, 0.1]))
+
+
+def test_stronger_search_spends_exactly_its_budget_and_starts_from_the_best_public_faces():
+    from faceleak.attacks.model_inversion import PublicStart, reference_search
+
+    settings = GeneticSettings(population=6, generations=4, fitness="margin", latent_clip=2.0, start_pool=12, final_candidates=3, final_views=4)
+    codes = np.linspace(-3, 3, 20)[:, None].repeat(4, axis=1)
+    start = PublicStart(_decode(torch.from_numpy(codes).float()), codes)
+    oracle = QueryOracle(_ToyVictim())
+    result = genetic_inversion(oracle, _decode, 1, np.zeros(4), np.ones(4), settings, seed=0, start=start)
+    assert result.queries == oracle.queries == settings.queries() == 12 + 24 + 12
+    assert np.abs(result.code).max() <= 2.0 + 1e-9  # kept within latent_clip standard deviations
+    assert result.confidence > 0.95  # the brightest public faces start the search for the bright class
+    again = genetic_inversion(QueryOracle(_ToyVictim()), _decode, 1, np.zeros(4), np.ones(4), settings, seed=0, start=start)
+    assert np.array_equal(result.code, again.code)
+    plain = reference_search(settings)
+    assert plain.queries() == settings.queries() and plain.start_pool == plain.final_views == 0 and plain.fitness == "log_probability"
+
+
+def test_view_confidence_queries_every_view():
+    from faceleak.attacks.model_inversion import view_confidence
+
+    oracle = QueryOracle(_ToyVictim())
+    faces = torch.stack([torch.full((1, 8, 8), 0.9), torch.full((1, 8, 8), 0.1)])
+    scores = view_confidence(oracle, faces, 1, 5, torch.Generator().manual_seed(0))
+    assert oracle.queries == 10 and scores[0] > 0.9 > 0.1 > scores[1]
+
+
 def test_top_label_only_gives_the_search_nothing_to_climb():
     def top_label(probabilities):
         return np.eye(probabilities.shape[1])[probabilities.argmax(axis=1)]
@@ -207,23 +241,28 @@ def _toy_face_set():
 
 
 def test_judges_on_known_reconstructions(tmp_path):
-    from faceleak.systems.model_inversion.steps import FaceSet, Judges, LinearProbe, facenet_features
+    from faceleak.systems.model_inversion.steps import Evaluator, FaceSet, Judges, LinearProbe, facenet_features, search_rates
 
     face_set = _toy_face_set()
     face_set.save(tmp_path / "faces.npz")
     assert np.array_equal(FaceSet.load(tmp_path / "faces.npz").faces, face_set.faces)
-    features = facenet_features(_MeanFeatures(), face_set.faces)
+    features_of = lambda faces: facenet_features(_MeanFeatures(), faces)  # noqa: E731
+    features = features_of(face_set.faces)
     train = face_set.split == "train"
-    judges = Judges(_MeanFeatures(), LinearProbe.fit(features[train], face_set.labels[train]), features, face_set, 0.95)
+    evaluator = Evaluator(features_of, LinearProbe.fit(features[train], face_set.labels[train]), features)
+    judges = Judges({"first": evaluator, "second": evaluator}, face_set, 0.95)
     copies = face_set.faces[[0, 6]]  # a training face of each person, returned as its "reconstruction"
     summary, rows = judges.judge(_ToyVictim(), copies, np.array([0, 1]))
     assert summary["ssim"] == pytest.approx(1.0) and np.isinf(summary["psnr_db"])
     assert summary["facenet_nn_distance"] == pytest.approx(0.0, abs=1e-6) and summary["knn_accuracy"] == 1.0
-    assert summary["attack_accuracy"] == summary["reconstructed_accuracy"] == 1.0
+    assert summary["attack_accuracy_first"] == summary["attack_accuracy_second"] == summary["reconstructed_accuracy"] == 1.0
     assert summary["real_accuracy"] == 1.0 and summary["mixed_accuracy"] == 1.0
     assert [row["success"] for row in rows] == [row["confidence"] > 0.95 for row in rows]
     wrong, _ = judges.judge(_ToyVictim(), copies, np.array([1, 0]))  # each face credited to the other person
-    assert wrong["attack_accuracy"] == 0.0 and wrong["mixed_accuracy"] == pytest.approx(2 / 4)
+    assert wrong["attack_accuracy_first"] == 0.0 and wrong["mixed_accuracy"] == pytest.approx(2 / 4)
+    rates = search_rates(rows, ("first", "second"))
+    assert rates["attack_accuracy_second"]["count"] == 2 and rates["attack_accuracy_second"]["total"] == 2
+    assert rates["attack_accuracy_first"]["ci95"][0] > 0.3 and set(rates) == {"success", "attack_accuracy_first", "attack_accuracy_second", "knn_accuracy"}
 
 
 def test_output_defenses_keep_the_victims_answers_and_noise_is_seeded():
@@ -255,7 +294,7 @@ def test_model_inversion_params_are_checked(tmp_path):
     from tests.conftest import PROJECT
 
     params = load_model_inversion_params(PROJECT / "params.yaml")
-    assert params.splits["lfw"] == (901, 129, 258) and params.genetic.population * params.genetic.generations == 5050
+    assert params.splits["lfw"] == (901, 129, 258) and params.genetic.queries() == 5050
     raw = yaml.safe_load((PROJECT / "params.yaml").read_text())
     for change, message in [
         (("prior", "data", "public"), "model_inversion.prior.data"),
@@ -268,6 +307,10 @@ def test_model_inversion_params_are_checked(tmp_path):
         (("orl", "targets", 99), r"model_inversion.orl.targets' = 99.*40 people"),
         (("lfw", "targets", 8), r"model_inversion.lfw.targets' = 8.*7 people"),
         (("lfw", "min_images", 5), r"model_inversion.lfw.min_images"),
+        (("attack", "fitness", "loss"), r"model_inversion.attack.fitness"),
+        (("attack", "start_pool", 10), r"start_pool"),
+        (("attack", "final_candidates", 99), r"final_candidates"),
+        (("attack", "latent_clip", -1), r"model_inversion.attack.latent_clip"),
     ]:
         bad = copy.deepcopy(raw)
         bad["model_inversion"][change[0]][change[1]] = change[2]

@@ -89,24 +89,36 @@ def test_every_page_renders_with_working_figure_links(pages):
             assert (PAGES / link).resolve().is_file(), f"{name}: {link}"
 
 
+def _rate(scores: dict, key: str) -> str:
+    """A rate of the open-set metrics (its value beside ``_count``, ``_total`` and ``_ci95`` keys) as the page shows it."""
+    return rate_cell({"rate": scores[key], "count": scores[f"{key}_count"], "total": scores[f"{key}_total"], "ci95": scores[f"{key}_ci95"]})
+
+
 def test_openset_numbers_are_the_metrics(pages):
     page, curve = pages[openset.PAGE], read_json(METRICS / "openset.json")
     full = curve["leakage"]["1"]["facenet"]
-    expected = percent(full["sar_type1_fmr0.001"], curve["victims"])
+    expected = _rate(full, "sar_type1_fmr0.001")
+    assert full["sar_type1_fmr0.001_total"] == curve["victims"] and expected.endswith("%)")
     key = row(page, "type I @ FMR 1e-3", protocol="open set", leakage="1", recognizer="FaceNet (attacked)")
     assert key["type I @ FMR 1e-3"] == expected
-    assert key["type II @ FMR 1e-3"] == percent(full["sar_type2_fmr0.001"], full["type2_comparisons"])
+    assert key["type II @ FMR 1e-3"] == _rate(full, "sar_type2_fmr0.001")
+    assert full["sar_type2_fmr0.001_total"] == full["type2_comparisons"]
     assert row(page, "FaceNet SAR-I 1e-3", protocol="open set", leakage="1")["FaceNet SAR-I 1e-3"] == expected
     dlib = curve["leakage"]["0.3"]["dlib"]
     curves = row(page, "dlib SAR-I 1e-2", protocol="open set", leakage="0.3")
-    assert curves["dlib SAR-I 1e-2"] == percent(dlib["sar_type1_fmr0.01"], curve["victims"])
+    assert curves["dlib SAR-I 1e-2"] == _rate(dlib, "sar_type1_fmr0.01")
     stolen = read_json(METRICS / "defenses.json")["rows"]["biohash_stolen_key_512"]
     defended = row(page, "View 2 accuracy", defense="biohash_stolen_key", setting="512")
-    assert defended["FaceNet SAR-I 1e-3"] == percent(stolen["facenet_sar_type1_fmr0.001"], 97)
+    assert defended["FaceNet SAR-I 1e-3"] == _rate({k.removeprefix("facenet_"): v for k, v in stolen.items()}, "sar_type1_fmr0.001")
     assert defended["View 2 accuracy"] == percent(stolen["view2_accuracy"], 6000)
     judges = read_json(METRICS / "recognizers.json")["facenet"]
     threshold = row(page, "threshold @ FMR 1e-3", recognizer="FaceNet (attacked)")["threshold @ FMR 1e-3"]
     assert threshold == number(judges["thresholds"]["0.001"]["distance"])
+    diagnostics = read_json(METRICS / "openset_diagnostics.json")
+    ceiling = row(page, "dlib SAR-I 1e-3", faces=f"ceiling: the victims' photos at {diagnostics['ceiling']['face_size']}x{diagnostics['ceiling']['face_size']}")
+    assert ceiling["dlib SAR-I 1e-3"] == _rate(diagnostics["ceiling"]["dlib"], "sar_type1_fmr0.001")
+    lookup = row(page, "MobileFaceNet could not align", faces="retrieval: the nearest public LFW face", leakage="0.3")
+    assert lookup["MobileFaceNet could not align"] == str(diagnostics["retrieval"]["0.3"]["mobilefacenet"]["unaligned"])
 
 
 def test_spine_and_model_inversion_numbers_are_the_metrics(pages):
@@ -119,6 +131,8 @@ def test_spine_and_model_inversion_numbers_are_the_metrics(pages):
     attack = read_json(METRICS / "mi_attack_orl.json")
     rounding = [r for rows in tables(pages[model_inversion.PAGE]) for r in rows if r.get("defense") == "rounding 1"]
     assert [r["success"] for r in rounding][-1] == percent(attack["attacks"]["rounding_1"]["success_rate"], attack["targets"])
+    stronger = row(pages[model_inversion.PAGE], "attack accuracy: MobileFaceNet + LR", dataset="ORL", search="stronger search (the default)")
+    assert stronger["attack accuracy: MobileFaceNet + LR"] == rate_cell(attack["repeated_searches"]["stronger"]["attack_accuracy_mobilefacenet"])
 
 
 def test_cloak_numbers_are_the_metrics(pages):
@@ -164,7 +178,7 @@ def test_headline_is_short_and_links_every_page():
     assert 5 <= len(rows) <= 16 and all(isinstance(r, HeadlineRow) for r in rows)
     assert {r.page for r in rows} == {system.PAGE for system in SYSTEMS}
     curve = read_json(METRICS / "openset.json")
-    expected = percent(curve["leakage"]["1"]["facenet"]["sar_type1_fmr0.001"], curve["victims"])
+    expected = _rate(curve["leakage"]["1"]["facenet"], "sar_type1_fmr0.001")
     facenet = row(headline(rows), "value", figure="SAR type I @ FMR 1e-3, FaceNet (attacked), full template")
     assert facenet["system"] == "[open set](docs/results/openset.md)" and facenet["value"] == expected
 

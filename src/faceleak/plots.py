@@ -56,14 +56,18 @@ def reconstruction_grid(path: str | Path, originals: np.ndarray, columns: dict[s
 
 
 def metric_curves(path: str | Path, rows: Sequence[dict], metrics: Sequence[str], group: str = "strategy", x: str = "leakage") -> None:
-    """Each metric against ``x`` (leakage, or queries), one line per value of ``group`` (the strategy, the protocol, the defense)."""
+    """Each metric against ``x`` (leakage, or queries), one line per value of ``group`` (the strategy, the protocol, the defense);
+    where every point of a line has its 95% interval (a ``<metric>_ci95`` pair), a shaded band shows it."""
     strategies = sorted({row[group] for row in rows})
     figure, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.2), squeeze=False)
     for axis, metric in zip(axes[0], metrics):
         for strategy in strategies:
-            points = sorted((row[x], row[metric]) for row in rows if row[group] == strategy and row[metric] is not None)
+            points = sorted(((row[x], row[metric], row.get(f"{metric}_ci95")) for row in rows if row[group] == strategy and row[metric] is not None), key=lambda point: point[:2])
             if points:
-                axis.plot(*zip(*points), marker="o", label=strategy)
+                xs, ys, intervals = zip(*points)
+                (line,) = axis.plot(xs, ys, marker="o", label=strategy)
+                if all(interval is not None for interval in intervals):
+                    axis.fill_between(xs, [low for low, _ in intervals], [high for _, high in intervals], color=line.get_color(), alpha=0.15, linewidth=0)
         axis.set_xlabel(X_LABELS.get(x, x))
         axis.set_title(metric)
         axis.grid(alpha=0.3)

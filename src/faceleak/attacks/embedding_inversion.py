@@ -3,8 +3,11 @@
 The attacker owns (face, template) pairs, hides the same dimensions the leak hides (or, with
 ``leakage_range``, a fresh random set of a random fraction per sample, for a mask-conditioned
 decoder that serves any leak), and fits the decoder with a pixel loss plus an optional identity loss (1 - cosine between the frozen FaceNet's
-embedding of the reconstruction and the full original template). The checkpoint with the lowest
-validation loss is kept; training stops when it has not improved for ``patience`` epochs.
+embedding of the reconstruction and the full original template). The identity loss can start after
+``warmup_epochs`` of pixel loss alone, and can be taken on ``augment_draws`` random views of each
+reconstruction (averaged), so that the decoder draws faces rather than one pixel pattern FaceNet
+alone reads. The checkpoint with the lowest validation loss is kept; training stops when it has not
+improved for ``patience`` epochs.
 """
 
 from __future__ import annotations
@@ -16,18 +19,21 @@ import numpy as np
 import torch
 from torch import nn
 
+from faceleak.data.augment import random_views
 from faceleak.defenses.masking import random_masks
 from faceleak.device import active_device
 from faceleak.errors import MissingInputError
 from faceleak.io import save_weights
 from faceleak.models.decoder import EmbeddingDecoder
 from faceleak.models.facenet import standardize
-from faceleak.training import FitSettings, fit
+from faceleak.training import FitHistory, FitSettings, fit
 
 
 @dataclass(frozen=True)
 class TrainParams:
-    """The decoder's width and training settings; ``identity_weight`` weighs the identity loss."""
+    """The decoder's width and training settings; ``identity_weight`` weighs the identity loss,
+    taken after ``warmup_epochs`` of pixel loss alone, on ``augment_draws`` random views of each
+    reconstruction (0: on the reconstruction itself)."""
 
     epochs: int
     batch_size: int
@@ -36,6 +42,8 @@ class TrainParams:
     patience: int
     identity_weight: float
     base_channels: int
+    warmup_epochs: int = 0
+    augment_draws: int = 0
 
 
 @dataclass
@@ -90,39 +98,54 @@ class EmbeddingInversionAttack:
             conditioned=lowest_leakage is not None,
         ).to(active_device())
 
-    def _loss(self, batch: InversionData) -> torch.Tensor:
+    def _identity_loss(self, reconstruction: torch.Tensor, templates: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """1 - cosine between FaceNet's embedding and the template, averaged over the random views
+        (``generator`` None: the reconstruction itself, as in validation)."""
+        views = [reconstruction] if generator is None or self.params.augment_draws == 0 else [
+            random_views(reconstruction, generator) for _ in range(self.params.augment_draws)
+        ]
+        embeddings = nn.functional.normalize(self.facenet(standardize(torch.cat(views))), dim=1)
+        return 1.0 - (embeddings * templates.repeat(len(views), 1)).sum(dim=1).mean()
+
+    def _loss(self, batch: InversionData, identity: bool, generator: torch.Generator | None = None) -> torch.Tensor:
         batch = batch.to(active_device())
         reconstruction = self.decoder(batch.leaked, batch.masks)
         loss = nn.functional.mse_loss(reconstruction, batch.faces)
-        if self.params.identity_weight > 0:
-            embedding = nn.functional.normalize(self.facenet(standardize(reconstruction)), dim=1)
-            identity = 1.0 - (embedding * batch.templates).sum(dim=1).mean()
-            loss = loss + self.params.identity_weight * identity
+        if identity:
+            loss = loss + self.params.identity_weight * self._identity_loss(reconstruction, batch.templates, generator)
         return loss
 
     @torch.no_grad()
-    def _evaluate(self, data: InversionData) -> float:
+    def _evaluate(self, data: InversionData, identity: bool) -> float:
         self.decoder.eval()
         total = 0.0
         for start in range(0, len(data.leaked), 64):
             batch = data[start : start + 64]
-            total += self._loss(batch).item() * len(batch.leaked)
+            total += self._loss(batch, identity).item() * len(batch.leaked)
         return total / len(data.leaked)
 
-    def fit(self, train: InversionData, val: InversionData) -> EmbeddingInversionAttack:
-        """Train the decoder with early stopping on ``val``; keeps the best checkpoint in ``history_``."""
-        if self.lowest_leakage is not None:
-            val = val.randomly_leaked(self.lowest_leakage, torch.Generator().manual_seed(self.seed + 1))
-
+    def _fit_phase(self, train: InversionData, val: InversionData, epochs: int, identity: bool, name: str) -> FitHistory:
         def batch_loss(rows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
             batch = train[rows]
             if self.lowest_leakage is not None:
                 batch = batch.randomly_leaked(self.lowest_leakage, generator)
-            return self._loss(batch)
+            return self._loss(batch, identity, generator)
 
-        settings = FitSettings(self.params.epochs, self.params.batch_size, self.params.learning_rate, self.params.patience, min_delta=1e-6)
+        settings = FitSettings(epochs, self.params.batch_size, self.params.learning_rate, self.params.patience, min_delta=1e-6)
         optimizer = torch.optim.Adam(self.decoder.parameters(), lr=settings.learning_rate)
-        self.history_ = fit(self.decoder, batch_loss, len(train.leaked), lambda: self._evaluate(val), optimizer, settings, self.seed, "decoder")
+        return fit(self.decoder, batch_loss, len(train.leaked), lambda: self._evaluate(val, identity), optimizer, settings, self.seed, name)
+
+    def fit(self, train: InversionData, val: InversionData) -> EmbeddingInversionAttack:
+        """Train the decoder with early stopping on ``val``: ``warmup_epochs`` of pixel loss alone
+        (history in ``warmup_history_``, when the identity loss is on), then ``epochs`` of the full
+        loss; keeps the best checkpoint of the last phase, its history in ``history_``."""
+        if self.lowest_leakage is not None:
+            val = val.randomly_leaked(self.lowest_leakage, torch.Generator().manual_seed(self.seed + 1))
+        identity = self.params.identity_weight > 0
+        self.warmup_history_ = None
+        if identity and self.params.warmup_epochs > 0:
+            self.warmup_history_ = self._fit_phase(train, val, self.params.warmup_epochs, False, "decoder warm-up (pixel loss)")
+        self.history_ = self._fit_phase(train, val, self.params.epochs, identity, "decoder")
         return self
 
     @torch.no_grad()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from faceleak.attacks.model_inversion import GeneticSettings
+from faceleak.attacks.model_inversion import FITNESSES, GeneticSettings
 from faceleak.data.lfw_people import FEWEST_KNOWN_IMAGES, people_with_at_least
 from faceleak.data.orl import IMAGES_PER_SUBJECT, SUBJECTS
 from faceleak.device import DEVICE_CHOICES
@@ -55,6 +55,7 @@ class ModelInversionParams:
     victim: VictimParams
     prior: PriorParams
     genetic: GeneticSettings
+    seeds: dict[str, int]  # per dataset: searches per target (each with its own seed) against the undefended victim
     curve_generations: tuple[int, ...]
     mi_face: MIFaceParams
     defenses: OutputDefenseParams
@@ -105,9 +106,18 @@ def _genetic(attack: Section) -> GeneticSettings:
         mutation_rate=attack.number("mutation_rate", 0.0, 1.0),
         mutation_scale=attack.number("mutation_scale", 0.0, 10.0),
         success_confidence=attack.number("success_confidence", 0.0, 1.0, low_open=True, high_open=True),
+        fitness=attack.choice("fitness", FITNESSES),
+        latent_clip=attack.number("latent_clip", 0.0, 100.0),
+        start_pool=attack.integer("start_pool", 0),
+        final_candidates=attack.integer("final_candidates", 1),
+        final_views=attack.integer("final_views", 0),
     )
     if settings.elite >= settings.population or settings.tournament > settings.population:
         raise ParamsError("params: 'model_inversion.attack' needs elite < population and tournament <= population")
+    if settings.final_candidates > settings.population:
+        raise ParamsError("params: 'model_inversion.attack.final_candidates' must be at most the population")
+    if 0 < settings.start_pool < settings.population:
+        raise ParamsError("params: 'model_inversion.attack.start_pool' must be 0 (random codes) or at least the population")
     return settings
 
 
@@ -138,6 +148,7 @@ def parse_model_inversion_params(raw: dict) -> ModelInversionParams:
             fit=_fit_settings(prior, False),
         ),
         genetic=genetic,
+        seeds={name: section.section(name).integer("seeds", 1) for name in MI_DATASETS},
         curve_generations=tuple(sorted(set(curve))),
         mi_face=MIFaceParams(mi_face.integer("steps", 1), mi_face.number("learning_rate", 0.0, 10.0, low_open=True)),
         defenses=OutputDefenseParams(

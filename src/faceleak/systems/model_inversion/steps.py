@@ -2,8 +2,8 @@
 attacker's autoencoder prior, the independent evaluation model, and the attacks under each defense.
 
 Models train with :func:`faceleak.training.fit`. The attack reaches the victim only through
-:class:`~faceleak.attacks.model_inversion.QueryOracle`; the evaluation model (FaceNet features with a
-linear classifier trained on the victim's training faces) is never queried by the attack.
+:class:`~faceleak.attacks.model_inversion.QueryOracle`; the evaluation models (FaceNet or MobileFaceNet
+features, each with a linear classifier trained on the victim's training faces) are never queried by it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from faceleak.attacks.model_inversion import GeneticSettings, InversionResult, ProbabilityTransform, QueryOracle, genetic_inversion
+from faceleak.attacks.model_inversion import GeneticSettings, InversionResult, ProbabilityTransform, PublicStart, QueryOracle, genetic_inversion
 from faceleak.data.lfw import find_root, list_images, person_of
 from faceleak.data.lfw_people import crop_like_sklearn, images_per_person, load_people, stratified_split
 from faceleak.data.orl import crop_like_lfw_people, load_orl
@@ -26,6 +26,7 @@ from faceleak.defenses.outputs import noisy, rounded, top_label_only
 from faceleak.device import active_device, device_of
 from faceleak.errors import MissingInputError
 from faceleak.io import read_npz, write_npz
+from faceleak.metrics.rates import rate
 from faceleak.metrics.reconstruction import nearest_real_face
 from faceleak.models.autoencoder import ConvAutoencoder
 from faceleak.models.facenet import embed
@@ -190,6 +191,33 @@ def facenet_features(facenet: nn.Module, faces: np.ndarray) -> np.ndarray:
     return embed(facenet, unit, batch_size=64)
 
 
+def mobilefacenet_features(network: nn.Module, faces: np.ndarray) -> np.ndarray:
+    """MobileFaceNet embeddings of grey faces (N, H, W) in [0, 1], stretched to its 112x112 input (the
+    faces are tight crops already, so no landmark alignment)."""
+    from faceleak.models.mobilefacenet import embed as embed_mobilefacenet
+
+    unit = torch.from_numpy(np.ascontiguousarray(faces, dtype=np.float32))[:, None]
+    stretched = nn.functional.interpolate(unit, size=(112, 112), mode="bilinear", align_corners=False)
+    pixels = (stretched.clamp(0, 1) * 255).round().to(torch.uint8).expand(-1, 3, -1, -1).permute(0, 2, 3, 1).numpy()
+    return embed_mobilefacenet(network, pixels, batch_size=64)
+
+
+EVALUATORS = ("facenet", "mobilefacenet")  # the evaluation models' feature extractors, each with its own linear probe
+
+
+def evaluator_features(name: str, models_dir: Path, engine: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The feature extractor of evaluation model ``name`` (one of :data:`EVALUATORS`) for grey faces in [0, 1]."""
+    if name == "facenet":
+        from faceleak.models.facenet import load_facenet
+
+        network = load_facenet(Path(models_dir) / "facenet.pt", engine)
+        return lambda faces: facenet_features(network, faces)
+    from faceleak.models.mobilefacenet import load_mobilefacenet
+
+    network = load_mobilefacenet(Path(models_dir) / "mobilefacenet.pt")
+    return lambda faces: mobilefacenet_features(network, faces)
+
+
 @dataclass
 class LinearProbe:
     """The evaluation model's head: a linear classifier on FaceNet features (argmax of features @ coef.T + intercept)."""
@@ -222,33 +250,47 @@ class LinearProbe:
 
 
 @dataclass
-class Judges:
-    """What scores reconstructions, none of it reachable by the attack: the evaluation model (FaceNet +
-    probe), the FaceNet features of every face of the set, and the real faces themselves."""
+class Evaluator:
+    """One evaluation model: a feature extractor, the linear probe trained on its features of the victim's
+    training faces, and its features of every face of the set."""
 
-    facenet: nn.Module
+    features_of: Callable[[np.ndarray], np.ndarray]
     probe: LinearProbe
     features: np.ndarray
+
+
+@dataclass
+class Judges:
+    """What scores reconstructions, none of it reachable by the attack: the evaluation models (the first
+    one, FaceNet + probe, also gives the nearest-neighbour figures) and the real faces themselves."""
+
+    evaluators: dict[str, Evaluator]
     face_set: FaceSet
     success_confidence: float
 
     def identity_scores(self, victim: nn.Module, faces: np.ndarray, targets: np.ndarray) -> dict[str, np.ndarray]:
-        """Per face: the victim's exact target confidence, success, and whether the evaluation model names the target."""
+        """Per face: the victim's exact target confidence, success, and whether each evaluation model names
+        the target (``correct_<name>``); ``features``: the first evaluator's features."""
         confidence = probabilities_of(victim, faces)[np.arange(len(targets)), targets]
-        features = facenet_features(self.facenet, faces)
-        return {
-            "confidence": confidence,
-            "success": confidence > self.success_confidence,
-            "attack_correct": self.probe.correct(features, targets),
-            "features": features,
-        }
+        scores = {"confidence": confidence, "success": confidence > self.success_confidence}
+        for index, (name, evaluator) in enumerate(self.evaluators.items()):
+            features = evaluator.features_of(faces)
+            scores[f"correct_{name}"] = evaluator.probe.correct(features, targets)
+            if index == 0:
+                scores["features"] = features
+        return scores
+
+    @property
+    def first(self) -> str:
+        return next(iter(self.evaluators))
 
     def judge(self, victim: nn.Module, faces: np.ndarray, targets: np.ndarray) -> tuple[dict[str, float], list[dict]]:
-        """Summary figures and one row per target: confidence, success, evaluation-model attack accuracy,
-        SSIM/PSNR against the nearest real training face of the target, and FaceNet nearest-neighbour figures."""
+        """Summary figures and one row per target: confidence, success, each evaluation model's attack
+        accuracy, SSIM/PSNR against the nearest real training face of the target, and the first evaluation
+        model's nearest-neighbour figures."""
         scores = self.identity_scores(victim, faces, targets)
         train = self.face_set.split == "train"
-        train_features, train_labels = self.features[train], self.face_set.labels[train]
+        train_features, train_labels = self.evaluators[self.first].features[train], self.face_set.labels[train]
         rows = []
         for i, target in enumerate(targets):
             distances = np.linalg.norm(train_features - scores["features"][i], axis=1)
@@ -259,7 +301,7 @@ class Judges:
                     "target": self.face_set.people[target],
                     "confidence": float(scores["confidence"][i]),
                     "success": bool(scores["success"][i]),
-                    "evaluation_correct": bool(scores["attack_correct"][i]),
+                    **{f"evaluation_correct_{name}": bool(scores[f"correct_{name}"][i]) for name in self.evaluators},
                     "knn_correct": bool(train_labels[np.argmin(distances)] == target),
                     "facenet_nn_distance": float(distances[own].min()),
                     "ssim": nearest["ssim"],
@@ -269,18 +311,19 @@ class Judges:
         summary = {
             "success_rate": float(scores["success"].mean()),
             "mean_confidence": float(scores["confidence"].mean()),
-            "attack_accuracy": float(scores["attack_correct"].mean()),
+            **{f"attack_accuracy_{name}": float(scores[f"correct_{name}"].mean()) for name in self.evaluators},
             "knn_accuracy": float(np.mean([row["knn_correct"] for row in rows])),
             "facenet_nn_distance": float(np.mean([row["facenet_nn_distance"] for row in rows])),
             "ssim": float(np.mean([row["ssim"] for row in rows])),
             "psnr_db": float(np.mean([row["psnr_db"] for row in rows])),
         }
-        return summary | self._real_reconstructed_mixed(scores["attack_correct"]), rows
+        return summary | self._real_reconstructed_mixed(scores[f"correct_{self.first}"]), rows
 
     def _real_reconstructed_mixed(self, reconstructed_correct: np.ndarray) -> dict[str, float]:
-        """The evaluation model's accuracy on the real test faces, on the reconstructions, and on both pooled."""
+        """The first evaluation model's accuracy on the real test faces, on the reconstructions, and on both pooled."""
         test = self.face_set.split == "test"
-        real_correct = self.probe.correct(self.features[test], self.face_set.labels[test])
+        evaluator = self.evaluators[self.first]
+        real_correct = evaluator.probe.correct(evaluator.features[test], self.face_set.labels[test])
         pooled = np.concatenate([real_correct, reconstructed_correct])
         return {"real_accuracy": float(real_correct.mean()), "reconstructed_accuracy": float(reconstructed_correct.mean()), "mixed_accuracy": float(pooled.mean())}
 
@@ -324,18 +367,31 @@ def invert_classes(
     latent: tuple[np.ndarray, np.ndarray],
     settings: GeneticSettings,
     seed: int,
+    start: PublicStart | None = None,
 ) -> list[InversionResult]:
     """The genetic search for each target class, each through its own counting oracle (seeded per
-    target, so every defense starts from the same populations); targets run side by side on the cores."""
+    target, so every defense starts from the same populations; ``start``: the attacker's public faces to
+    pick the first population from); targets run side by side on the cores."""
     prior.eval()
     device = device_of(prior)
 
     def invert(target: int) -> InversionResult:
         oracle = QueryOracle(victim, defense.transform(seed + target))
         decode = lambda codes: prior.decode(codes.to(device))  # noqa: E731
-        return genetic_inversion(oracle, decode, target, latent[0], latent[1], settings, seed + target)
+        return genetic_inversion(oracle, decode, target, latent[0], latent[1], settings, seed + target, start)
 
     return map_forked(invert, [int(target) for target in targets], desc=f"invert ({defense.name} {defense.setting:g})")
+
+
+def public_start(prior: ConvAutoencoder, faces: np.ndarray) -> PublicStart:
+    """The attacker's own faces (grey (N, H, W) in [0, 1]) with the prior's codes of them."""
+    prior.eval()
+    return PublicStart(as_input(faces), batched(prior.encode, faces))
+
+
+def search_seed(seed: int, search: int) -> int:
+    """The seed of the ``search``-th repeated search (0: ``seed`` itself, as a single search uses)."""
+    return seed + 1000 * search
 
 
 @torch.no_grad()
@@ -352,14 +408,15 @@ def budget_curve(
     victim: nn.Module,
     judges: Judges,
     generations: tuple[int, ...],
-    population: int,
+    settings: GeneticSettings,
 ) -> list[dict]:
-    """Success rate and evaluation-model attack accuracy of the best face found within each query budget."""
+    """Success rate and the first evaluation model's attack accuracy of the best face found within each
+    query budget (the public faces a search starts from count as queries)."""
     rows = []
     for generation in generations:
         faces = decode_codes(prior, np.stack([result.codes_per_generation[generation - 1] for result in results]))
         scores = judges.identity_scores(victim, faces, targets)
-        rows.append({"queries": generation * population, "success_rate": float(scores["success"].mean()), "attack_accuracy": float(scores["attack_correct"].mean())})
+        rows.append({"queries": settings.start_pool + generation * settings.population, "success_rate": float(scores["success"].mean()), "attack_accuracy": float(scores[f"correct_{judges.first}"].mean())})
     return rows
 
 
@@ -373,6 +430,40 @@ def query_figures(results: list[InversionResult], success_confidence: float) -> 
         "queries_per_success": float(np.mean(needed)) if needed else None,
         "success_confidence": success_confidence,
     }
+
+
+def search_rates(rows: list[dict], evaluators: tuple[str, ...]) -> dict[str, dict]:
+    """Over per-target rows of :meth:`Judges.judge` (one per search): the success rate, each evaluation
+    model's attack accuracy and the kNN accuracy, each with its count and 95% Wilson interval."""
+    outcomes = {"success": "success", **{f"attack_accuracy_{name}": f"evaluation_correct_{name}" for name in evaluators}, "knn_accuracy": "knn_correct"}
+    return {key: rate(np.array([row[column] for row in rows], dtype=bool)) for key, column in outcomes.items()}
+
+
+def repeated_search_figures(
+    victim: nn.Module,
+    defense: Defense,
+    targets: np.ndarray,
+    prior: ConvAutoencoder,
+    latent: tuple[np.ndarray, np.ndarray],
+    settings: GeneticSettings,
+    start: PublicStart | None,
+    judges: Judges,
+    seeds: int,
+    seed: int,
+) -> dict[str, object]:
+    """The search repeated ``seeds`` times per target (seeds from :func:`search_seed`), judged: rates over
+    all searches with their intervals, and each evaluation model's attack accuracy per seed."""
+    rows = []
+    for search in range(seeds):
+        searched = search_seed(seed, search)
+        inversions = invert_classes(victim, targets, defense, prior, latent, settings, searched, start if settings.start_pool else None)
+        rows += [{"seed": searched, **row} for row in judges.judge(victim, np.stack([inversion.face[0] for inversion in inversions]), targets)[1]]
+    per_seed = {
+        name: [float(np.mean([row[f"evaluation_correct_{name}"] for row in rows if row["seed"] == search_seed(seed, search)])) for search in range(seeds)]
+        for name in judges.evaluators
+    }
+    figures = {"seeds": seeds, "searches": len(rows), "queries_per_search": settings.queries(), **search_rates(rows, tuple(judges.evaluators))}
+    return figures | {"per_seed_attack_accuracy": per_seed}
 
 
 def load_weights(model: ModelType, path: str | Path) -> ModelType:

@@ -10,7 +10,7 @@ from typing import Any
 
 from faceleak.attacks.embedding_inversion import TrainParams
 from faceleak.models.recognizers import recognizer_names
-from faceleak.params import ImageParams, LFWParams, ParamsError, Section, WeightsParams, parse_shared_params, read_params_file
+from faceleak.params import FACENET_ENGINES, ImageParams, LFWParams, ParamsError, Section, WeightsParams, parse_shared_params, read_params_file
 from faceleak.systems.spine.params import EmbedParams, decoder_train_params, embed_params
 
 ATTACKED = "facenet"  # the recognizer whose templates leak and through which the attacker trains
@@ -24,6 +24,7 @@ class AttackerParams:
     leakages: tuple[float, ...]
     fmrs: tuple[float, ...]
     judges: tuple[str, ...]
+    surrogate_engine: str  # FaceNet's engine in the attacker's identity loss (the judges run as weights.engine)
     train: TrainParams
 
 
@@ -31,7 +32,7 @@ class AttackerParams:
 class AblationParams:
     images: int
     leakage: float
-    train: TrainParams
+    variants: dict[str, TrainParams]  # each: the base ``train`` settings with the variant's changes
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,22 @@ def _judges(openset: Section) -> tuple[str, ...]:
     return judges
 
 
+def _ablation_variants(ablation: Section) -> dict[str, TrainParams]:
+    """Each variant of ``ablation.variants``: the base ``ablation.train`` with the variant's changed keys."""
+    base, variants = ablation.section("train"), ablation.section("variants")
+    decoder_train_params(base)  # a bad base value is named as the base's key, not as every variant's
+    if not variants.raw:
+        raise ParamsError(f"params: '{variants.name}' must name at least one variant")
+    trained = {}
+    for name in variants.raw:
+        changes = variants.section(name)
+        unknown = sorted(set(changes.raw) - set(base.raw))
+        if unknown:
+            raise ParamsError(f"params: '{changes.name}' changes {', '.join(unknown)}, not keys of '{base.name}'")
+        trained[name] = decoder_train_params(Section(base.raw | changes.raw, changes.name))
+    return trained
+
+
 def parse_openset_params(raw: dict[str, Any]) -> OpenSetParams:
     """Validate the open-set protocol's keys of a params mapping."""
     shared = parse_shared_params(raw)
@@ -85,12 +102,13 @@ def parse_openset_params(raw: dict[str, Any]) -> OpenSetParams:
             leakages=openset.fractions("leakages"),
             fmrs=openset.numbers("fmrs", 0.0, 0.5, low_open=True),
             judges=_judges(openset),
+            surrogate_engine=openset.choice("surrogate_engine", FACENET_ENGINES),
             train=decoder_train_params(openset.section("train")),
         ),
         ablation=AblationParams(
             images=ablation.integer("images", 2),
             leakage=ablation.number("leakage", 0.0, 1.0, low_open=True),
-            train=decoder_train_params(ablation.section("train")),
+            variants=_ablation_variants(ablation),
         ),
         defenses=DefenseParams(
             fmr=defenses.number("fmr", 0.0, 0.5, low_open=True),

@@ -7,6 +7,7 @@ The attacker's own validation split (for early stopping) is by identity too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from faceleak.data.images import to_channels, to_uint8, to_unit_range
 from faceleak.data.table import FaceTable
 from faceleak.defenses.masking import DimensionMask
 from faceleak.metrics import identity, image
+from faceleak.metrics.rates import wilson_interval
 from faceleak.metrics.verification import pair_distances, success_attack_rate, tenfold_accuracy, threshold_at_fmr
 from faceleak.models.recognizers import Recognizer, load_recognizer
 
@@ -45,14 +47,17 @@ def train_conditioned_attack(
     seed: int,
     facenet: torch.nn.Module | None = None,
 ) -> tuple[EmbeddingInversionAttack, dict[str, float]]:
-    """A mask-conditioned decoder fit on the (template, face) pairs outside ``val``, early-stopped on ``val``.
+    """A mask-conditioned decoder fit on the (template, face) pairs outside ``val``, early-stopped on ``val``
+    (after its pixel-loss warm-up, if any).
 
     ``facenet`` (the attacked model, frozen) is needed when ``params.identity_weight`` > 0.
     """
     attack = EmbeddingInversionAttack(params, face_size, seed, facenet, lowest_leakage=lowest_leakage)
     attack.fit(inversion_data(templates[~val], faces[~val], face_size), inversion_data(templates[val], faces[val], face_size))
-    history = attack.history_
+    history, warmup = attack.history_, attack.warmup_history_
     return attack, {
+        "warmup_epochs_run": 0 if warmup is None else len(warmup.val_loss),
+        "warmup_best_pixel_loss": None if warmup is None else min(warmup.val_loss),
         "train_images": int((~val).sum()),
         "train_people": len(set(people[~val])),
         "val_images": int(val.sum()),
@@ -97,20 +102,29 @@ def success_figures(
 ) -> dict[str, float | int | None]:
     """One recognizer's figures: success rates of type I (against the source template) and type II
     (against the person's other images) at each threshold, mAP@1 with and without the source image in
-    the gallery, and the mean cosine to the source template."""
+    the gallery (each rate with its count and 95% Wilson interval), and the mean cosine to the source
+    template."""
     type1 = pair_distances(recon, genuine[queries])
     rows, columns = np.nonzero((identities[queries][:, None] == identities[None, :]) & (queries[:, None] != np.arange(len(identities))[None, :]))
     type2 = pair_distances(recon[rows], genuine[columns])
-    figures: dict[str, float | int | None] = {"type2_comparisons": len(type2)}
+    figures: dict[str, object] = {"type2_comparisons": len(type2)}
     for fmr, threshold in thresholds.items():
-        figures[f"sar_type1_fmr{fmr}"] = success_attack_rate(type1, threshold["distance"])
-        figures[f"sar_type2_fmr{fmr}"] = success_attack_rate(type2, threshold["distance"])
+        for kind, distances in (("1", type1), ("2", type2)):
+            figures |= _with_interval(f"sar_type{kind}_fmr{fmr}", success_attack_rate(distances, threshold["distance"]), len(distances))
     recon_unit, genuine_unit = _unit_rows(recon), _unit_rows(genuine)
     source = queries[:, None] == np.arange(len(identities))[None, :]
-    figures["map_at_1"], _ = identity.map_at_1(recon_unit, identities[queries], genuine_unit, identities)
-    figures["map_at_1_other_images"], _ = identity.map_at_1(recon_unit, identities[queries], genuine_unit, identities, source)
+    figures |= _with_interval("map_at_1", *identity.map_at_1(recon_unit, identities[queries], genuine_unit, identities))
+    figures |= _with_interval("map_at_1_other_images", *identity.map_at_1(recon_unit, identities[queries], genuine_unit, identities, source))
     figures["cosine_mean"] = float(identity.cosine_similarity(recon, genuine[queries]).mean())
     return figures
+
+
+def _with_interval(key: str, rate: float | None, total: int) -> dict[str, object]:
+    """A rate under ``key`` with its count, total and 95% Wilson interval (``key``_count, _total, _ci95)."""
+    if rate is None or total == 0:
+        return {key: None, f"{key}_count": None, f"{key}_total": total, f"{key}_ci95": None}
+    count = round(rate * total)
+    return {key: rate, f"{key}_count": count, f"{key}_total": total, f"{key}_ci95": list(wilson_interval(count, total))}
 
 
 def attack_figures(
@@ -123,15 +137,17 @@ def attack_figures(
     """SAR (both types, every threshold), mAP@1 and cosine per judge, and SSIM/PSNR of the pixels.
 
     ``queries`` are the victim rows the reconstructions came from; every victim row is in the gallery.
+    A judge with its own landmark detection also reports how many reconstructions it could not align
+    (``unaligned``; null for judges without a detection step).
     """
-    embedded = judge_templates(judges, reconstructions)
-    originals = to_channels(resized_uint8(victims.faces[queries], reconstructions.shape[1]), 3)
+    originals = degraded_victims(victims.faces[queries], reconstructions.shape[1])
     figures: dict[str, object] = {
         "ssim": float(image.ssim(originals, reconstructions).mean()),
         "psnr_db": float(image.psnr_db(originals, reconstructions).mean()),
     }
-    for name in judges:
-        figures[name] = success_figures(embedded[name], victims.arrays[name], victims.people, queries, thresholds[name])
+    for name, judge in judges.items():
+        figures[name] = success_figures(judge.embed(reconstructions), victims.arrays[name], victims.people, queries, thresholds[name])
+        figures[name]["unaligned"] = getattr(judge, "undetected_", None)
     return figures
 
 
@@ -140,14 +156,40 @@ def resized_uint8(faces: np.ndarray, size: int) -> np.ndarray:
     return to_channels(to_uint8(resized_faces(faces, size)), faces.shape[-1])
 
 
+def degraded_victims(faces: np.ndarray, size: int) -> np.ndarray:
+    """Faces as a decoder of output ``size`` could at best give them: resized, their channels kept, RGB uint8."""
+    return to_channels(resized_uint8(faces, size), 3)
+
+
 def reconstruct(attack: EmbeddingInversionAttack, leaked: np.ndarray, mask: np.ndarray | None, channels: int) -> np.ndarray:
     """uint8 reconstructions (N, S, S, 3) of leaked templates (``mask``: the leak, for a conditioned
     decoder); grey protocols get grey faces."""
     return to_channels(to_channels(to_uint8(attack.run(leaked, mask)), channels), 3)
 
 
+Inverter = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (leaked templates, 0/1 leak mask) -> uint8 RGB faces
+
+
+def decoder_inverter(attack: EmbeddingInversionAttack, channels: int) -> Inverter:
+    """The decoder's reconstructions, as :func:`reconstruct` gives them."""
+    return lambda leaked, mask: reconstruct(attack, leaked, mask, channels)
+
+
+def retrieval_inverter(public_faces: np.ndarray, public_templates: np.ndarray) -> Inverter:
+    """The retrieval baseline: for each leaked template, the public face whose template is nearest
+    (cosine over the leaked dimensions), as RGB uint8. A decoder that loses to this lookup draws
+    patterns for its surrogate rather than faces."""
+
+    def invert(leaked: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        kept = np.asarray(mask, bool)
+        nearest = (_unit_rows(leaked[:, kept]) @ _unit_rows(public_templates[:, kept]).T).argmax(axis=1)
+        return to_channels(public_faces[nearest], 3)
+
+    return invert
+
+
 def leakage_curve(
-    attack: EmbeddingInversionAttack,
+    invert: Inverter,
     victims: FaceTable,
     queries: np.ndarray,
     reference_templates: np.ndarray,
@@ -156,14 +198,19 @@ def leakage_curve(
     thresholds: dict[str, dict],
     seed: int,
 ) -> tuple[list[dict], dict[float, np.ndarray]]:
-    """Attack figures at each leakage (random leaked dimensions, seeded) and the reconstructions."""
+    """Attack figures of ``invert`` at each leakage (random leaked dimensions, seeded) and its faces."""
     rows, faces = [], {}
     for leakage in leakages:
         mask = DimensionMask(leakage, "random", seed).fit(reference_templates)
-        templates = victims.arrays["facenet"][queries]
-        faces[leakage] = reconstruct(attack, mask.transform(templates), mask.mask(), victims.faces.shape[-1])
+        faces[leakage] = invert(mask.transform(victims.arrays["facenet"][queries]), mask.mask())
         rows.append({"leakage": leakage, **attack_figures(faces[leakage], victims, queries, judges, thresholds)})
     return rows, faces
+
+
+def ceiling_figures(victims: FaceTable, face_size: int, judges: Judges, thresholds: dict[str, dict]) -> dict[str, object]:
+    """The judges on the victims' own photos brought down to the decoder's output (``face_size``, the
+    protocol's channels): no decoder of that size can do better."""
+    return {"face_size": face_size, **attack_figures(degraded_victims(victims.faces, face_size), victims, np.arange(len(victims.names)), judges, thresholds)}
 
 
 def view2_arrays(pairs: list[lfw.Pair]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -69,6 +69,8 @@ def decoder_train_params(train: Section) -> TrainParams:
         patience=train.integer("patience", 1),
         identity_weight=train.number("identity_weight", 0.0, 1e6),
         base_channels=train.integer("base_channels", 4),
+        warmup_epochs=train.integer("warmup_epochs", 0),
+        augment_draws=train.integer("augment_draws", 0),
     )
 
 
