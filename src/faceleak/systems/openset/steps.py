@@ -209,8 +209,10 @@ def leakage_curve(
 
 def ceiling_figures(victims: FaceTable, face_size: int, judges: Judges, thresholds: dict[str, dict]) -> dict[str, object]:
     """The judges on the victims' own photos brought down to the decoder's output (``face_size``, the
-    protocol's channels): no decoder of that size can do better."""
-    return {"face_size": face_size, **attack_figures(degraded_victims(victims.faces, face_size), victims, np.arange(len(victims.names)), judges, thresholds)}
+    protocol's channels): no decoder of that size can do better. No pixel figures: the photos are their
+    own reference."""
+    figures = attack_figures(degraded_victims(victims.faces, face_size), victims, np.arange(len(victims.names)), judges, thresholds)
+    return {"face_size": face_size, **{name: figures[name] for name in judges}}
 
 
 def view2_arrays(pairs: list[lfw.Pair]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
