@@ -19,17 +19,15 @@ from faceleak.stage import note_timing, start
 from faceleak.systems.model_inversion.params import load_model_inversion_params
 from faceleak.systems.model_inversion.steps import (
     EVALUATORS,
-    Evaluator,
     FaceSet,
-    Judges,
-    LinearProbe,
     as_pixels,
     budget_curve,
     defended_accuracy,
     defenses_of,
-    evaluator_features,
+    evaluation_judges,
     invert_classes,
     load_weights,
+    owned_faces,
     public_start,
     query_figures,
     repeated_search_figures,
@@ -45,18 +43,9 @@ targets = np.arange(len(face_set.people))[: params.targets[name]]
 victims = {kind: load_weights(SmallCNN(len(face_set.people)), f"models/mi/{name}/{file}.pt") for kind, file in (("standard", "victim"), ("smoothed", "victim_smoothed"))}
 prior = load_weights(ConvAutoencoder(face_set.faces.shape[1:], params.prior.latent_dim), f"models/mi/priors/{name}.pt")
 latent = read_npz(f"models/mi/priors/{name}_latent.npz")
-evaluator = read_npz(f"data/mi/{name}/evaluator.npz")
-judges = Judges(
-    {
-        model: Evaluator(evaluator_features(model, Path("models"), params.weights.engine), LinearProbe(evaluator[f"{model}_coef"], evaluator[f"{model}_intercept"]), evaluator[f"{model}_features"])
-        for model in EVALUATORS
-    },
-    face_set,
-    params.genetic.success_confidence,
-)
+judges = evaluation_judges(face_set, read_npz(f"data/mi/{name}/evaluator.npz"), Path("models"), params.weights.engine, params.genetic.success_confidence)
 # the faces the attacker owns (its prior's training data) to start its searches from
-owned = read_npz("data/mi/public_faces.npz")["faces"] if params.prior.data == "disjoint" else face_set.part("train")[0]
-start = public_start(prior, owned) if params.genetic.start_pool > 0 else None
+start = public_start(prior, owned_faces(params.prior.data, face_set)) if params.genetic.start_pool > 0 else None
 
 attacks, curve, per_target, reconstructions, search_seconds = {}, [], [], {}, []
 started = time.perf_counter()

@@ -316,3 +316,30 @@ def test_model_inversion_params_are_checked(tmp_path):
         bad["model_inversion"][change[0]][change[1]] = change[2]
         with pytest.raises(ParamsError, match=message):
             parse_model_inversion_params(bad)
+
+
+def test_public_lookup_queries_each_face_once_and_takes_the_best_for_each_target():
+    from faceleak.attacks.model_inversion import public_lookup
+
+    oracle = QueryOracle(_ToyVictim())
+    faces = torch.linspace(0, 1, 7)[:, None, None, None].expand(-1, 1, 4, 4)
+    chosen = public_lookup(oracle, faces, np.array([1, 0]), "margin", batch_size=3)
+    assert oracle.queries == 7 and chosen.tolist() == [6, 0]  # the brightest for class 1, the darkest for class 0
+
+
+def test_diagnostics_judge_the_prior_ceiling_and_the_lookup(tmp_path):
+    from faceleak.systems.model_inversion.steps import Evaluator, Judges, LinearProbe, facenet_features, lookup_figures, prior_ceiling
+
+    face_set = _toy_face_set()
+    features_of = lambda faces: facenet_features(_MeanFeatures(), faces)  # noqa: E731
+    features = features_of(face_set.faces)
+    train = face_set.split == "train"
+    judges = Judges({"first": Evaluator(features_of, LinearProbe.fit(features[train], face_set.labels[train]), features)}, face_set, 0.95)
+    torch.manual_seed(0)
+    ceiling, reconstructed = prior_ceiling(_ToyVictim(), ConvAutoencoder((50, 37), 4), np.array([0, 1]), judges)
+    assert ceiling["faces"] == 2 and reconstructed.shape == (2, 50, 37)
+    assert ceiling["real"]["attack_accuracy_first"]["rate"] == 1.0 and ceiling["prior"]["success"]["total"] == 2
+    settings = GeneticSettings(population=2, generations=2, fitness="margin")
+    lookup, faces = lookup_figures(_ToyVictim(), face_set.faces, np.array([0, 1]), judges, settings, seeds=3, seed=0)
+    assert lookup["searches"] == 6 and lookup["queries_per_search"] == 4 and faces.shape == (2, 50, 37)
+    assert lookup["attack_accuracy_first"]["total"] == 6

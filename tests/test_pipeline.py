@@ -146,8 +146,11 @@ def test_dvc_repro_end_to_end(tmp_path, mirror):
         searched = _assert_finite(project / f"metrics/mi_attack_{name}.json")
         repeated = searched["repeated_searches"]
         assert repeated["stronger"]["searches"] == repeated["reference"]["searches"] == 2 * searched["targets"]
-        assert repeated["reference"]["queries_per_search"] == 12 + 18 + 4
-        for figure in (f"mi_{name}_grid.png", f"mi_{name}_budget.png"):
+        assert repeated["reference"]["queries_per_search"] == (12 + 18 + 4) // 6 * 6  # whole generations of the same budget
+        diagnostics = _assert_finite(project / f"metrics/mi_diagnostics_{name}.json")
+        assert diagnostics["lookup"]["searches"] == 2 * searched["targets"] and diagnostics["lookup"]["queries_per_search"] == 12 + 18 + 4
+        assert diagnostics["prior_ceiling"]["prior"]["attack_accuracy_facenet"]["total"] == diagnostics["prior_ceiling"]["faces"] > 0
+        for figure in (f"mi_{name}_grid.png", f"mi_{name}_budget.png", f"mi_{name}_limits.png"):
             assert (project / "plots" / figure).stat().st_size > 1000
 
     siamese = _assert_finite(project / "metrics/verification_siamese.json")

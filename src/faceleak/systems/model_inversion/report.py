@@ -12,7 +12,7 @@ SYSTEM = "model inversion"
 DATASETS = {"lfw": "LFW", "orl": "ORL"}
 EVALUATORS = {"facenet": "FaceNet + LR", "mobilefacenet": "MobileFaceNet + LR"}
 SEARCHES = {"stronger": "stronger search (the default)", "reference": "the reference's search"}
-READS = ("mi_prior.json", *(f"mi_{kind}_{d}.json" for d in DATASETS for kind in ("victim", "evaluator", "attack")))
+READS = ("mi_prior.json", *(f"mi_{kind}_{d}.json" for d in DATASETS for kind in ("victim", "evaluator", "attack", "diagnostics")))
 # The reference's published LFW figures, fixed facts and not metrics, by the figure they stand beside.
 REFERENCE = {
     "victim test accuracy": "90.31%",
@@ -163,6 +163,37 @@ def _repeated(metrics: Path) -> str:
     )
 
 
+def _limits(metrics: Path) -> str:
+    header = ["dataset", "faces", "judged", "victim's success"] + [f"attack accuracy: {name}" for name in EVALUATORS.values()] + ["chance"]
+    rows, pictures = [], []
+    for dataset, label in DATASETS.items():
+        diagnostics, attacks = load(metrics, f"mi_diagnostics_{dataset}.json"), load(metrics, f"mi_attack_{dataset}.json")
+        people, ceiling, lookup = load(metrics, f"mi_victim_{dataset}.json")["people"], diagnostics["prior_ceiling"], diagnostics["lookup"]
+        searches = f"{integer(lookup['searches'])} ({lookup['seeds']} x {diagnostics['targets']})"
+        sources = [
+            ("the targets' real test faces", f"{integer(ceiling['faces'])} faces", ceiling["real"]),
+            ("the prior's reconstructions of them (its ceiling)", f"{integer(ceiling['faces'])} faces", ceiling["prior"]),
+            (f"lookup: the best-scored of {integer(lookup['queries_per_search'])} public faces", searches, lookup),
+            *((SEARCHES[kind], searches, attacks["repeated_searches"][kind]) for kind in SEARCHES),
+        ]
+        rows += [
+            [label, faces, judged, rate_cell(rates["success"]), *(rate_cell(rates[f"attack_accuracy_{model}"]) for model in EVALUATORS), percent(1 / people)]
+            for faces, judged, rates in sources
+        ]
+        pictures.append(figure(f"real test face, the prior's reconstruction and the lookup, {label}", f"mi_{dataset}_limits.png"))
+    return section(
+        "What limits the attack",
+        "The same judges on the best the prior can draw (its encode-decode reconstructions of the targets' real test "
+        "faces: a search in its latent space cannot show a target better) and on a lookup without a search (for each "
+        "target, the attacker's own face the victim scores best among a search's budget of them, drawn at random per "
+        "seed; a search below it adds nothing to the public data), beside the searches "
+        "(`metrics/mi_diagnostics_*.json`). Victim's success: its exact confidence in the target above the success "
+        "confidence.",
+        table(header, rows),
+        *pictures,
+    )
+
+
 def render(metrics: Path) -> str:
     """The model-inversion page from the metrics folder ``metrics``."""
     return page(
@@ -174,6 +205,7 @@ def render(metrics: Path) -> str:
         _models(metrics),
         _beside_reference(metrics),
         _repeated(metrics),
+        _limits(metrics),
         *(_attacks(metrics, dataset) for dataset in DATASETS),
     )
 

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from faceleak.attacks.model_inversion import GeneticSettings, InversionResult, ProbabilityTransform, PublicStart, QueryOracle, genetic_inversion
+from faceleak.attacks.model_inversion import GeneticSettings, InversionResult, ProbabilityTransform, PublicStart, QueryOracle, genetic_inversion, public_lookup
 from faceleak.data.lfw import find_root, list_images, person_of
 from faceleak.data.lfw_people import crop_like_sklearn, images_per_person, load_people, stratified_split
 from faceleak.data.orl import crop_like_lfw_people, load_orl
@@ -328,6 +328,21 @@ class Judges:
         return {"real_accuracy": float(real_correct.mean()), "reconstructed_accuracy": float(reconstructed_correct.mean()), "mixed_accuracy": float(pooled.mean())}
 
 
+def evaluation_judges(face_set: FaceSet, evaluator: dict[str, np.ndarray], models_dir: Path, engine: str, success_confidence: float) -> Judges:
+    """The judges of :data:`EVALUATORS` from the evaluator stage's arrays (probes and features)."""
+    evaluators = {
+        model: Evaluator(evaluator_features(model, models_dir, engine), LinearProbe(evaluator[f"{model}_coef"], evaluator[f"{model}_intercept"]), evaluator[f"{model}_features"])
+        for model in EVALUATORS
+    }
+    return Judges(evaluators, face_set, success_confidence)
+
+
+def owned_faces(prior_data: str, face_set: FaceSet) -> np.ndarray:
+    """The faces the attacker owns (its prior's training data): the public LFW faces ("disjoint"), or the
+    victim's training faces ("same")."""
+    return read_npz("data/mi/public_faces.npz")["faces"] if prior_data == "disjoint" else face_set.part("train")[0]
+
+
 @dataclass(frozen=True)
 class Defense:
     """One protection of the victim: an output transform (made from a seed) on the standard victim, or a
@@ -464,6 +479,38 @@ def repeated_search_figures(
     }
     figures = {"seeds": seeds, "searches": len(rows), "queries_per_search": settings.queries(), **search_rates(rows, tuple(judges.evaluators))}
     return figures | {"per_seed_attack_accuracy": per_seed}
+
+
+def prior_ceiling(victim: nn.Module, prior: ConvAutoencoder, targets: np.ndarray, judges: Judges) -> tuple[dict[str, object], np.ndarray]:
+    """The judges on the targets' real test faces and on the prior's reconstructions of them (encode,
+    decode): a search in the prior's latent space shows a target no better than the prior draws its real
+    faces. Rates with counts and intervals; also the reconstructions."""
+    faces, labels = judges.face_set.part("test")
+    rows = np.isin(labels, targets)
+    reconstructed = decode_codes(prior, batched(prior.encode, faces[rows]))
+    figures: dict[str, object] = {"faces": int(rows.sum())}
+    for kind, shown in (("real", faces[rows]), ("prior", reconstructed)):
+        scores = judges.identity_scores(victim, shown, labels[rows])
+        figures[kind] = {"success": rate(scores["success"]), **{f"attack_accuracy_{name}": rate(scores[f"correct_{name}"]) for name in judges.evaluators}}
+    return figures, reconstructed
+
+
+def lookup_figures(
+    victim: nn.Module, owned: np.ndarray, targets: np.ndarray, judges: Judges, settings: GeneticSettings, seeds: int, seed: int
+) -> tuple[dict[str, object], np.ndarray]:
+    """The attack without a search, repeated as the searches are: per seed (:func:`search_seed`), the
+    search's query budget of the attacker's own faces drawn at random, and for each target the one the
+    victim scores best (``settings.fitness``). Rates over all lookups as :func:`search_rates`; also the
+    first seed's faces."""
+    rows, first = [], None
+    for search in range(seeds):
+        searched = search_seed(seed, search)
+        drawn = np.random.default_rng(searched).choice(len(owned), min(settings.queries(), len(owned)), replace=False)
+        chosen = owned[drawn][public_lookup(QueryOracle(victim), as_input(owned[drawn]), targets, settings.fitness)]
+        first = chosen if first is None else first
+        rows += judges.judge(victim, chosen, targets)[1]
+    figures = {"seeds": seeds, "searches": len(rows), "queries_per_search": min(settings.queries(), len(owned)), **search_rates(rows, tuple(judges.evaluators))}
+    return figures, first
 
 
 def load_weights(model: ModelType, path: str | Path) -> ModelType:
