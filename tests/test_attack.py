@@ -68,4 +68,5 @@ def test_mask_filter_metrics_known_values():
     assert metrics["faces_kept"] == 3 and metrics["masked_faces_kept"] == 1
     assert metrics["precision_unmasked"] == pytest.approx(2 / 3)
     assert metrics["recall_unmasked"] == pytest.approx(2 / 3)
+    assert metrics["recall_unmasked_count"] == 2 and metrics["recall_unmasked_total"] == 3 and len(metrics["recall_unmasked_ci95"]) == 2
     assert metrics["accuracy"] == pytest.approx(4 / 5)

@@ -339,6 +339,7 @@ def test_diagnostics_judge_the_prior_ceiling_and_the_lookup(tmp_path):
     ceiling, reconstructed = prior_ceiling(_ToyVictim(), ConvAutoencoder((50, 37), 4), np.array([0, 1]), judges)
     assert ceiling["faces"] == 2 and reconstructed.shape == (2, 50, 37)
     assert ceiling["real"]["attack_accuracy_first"]["rate"] == 1.0 and ceiling["prior"]["success"]["total"] == 2
+    assert ceiling["prior_per_target"]["bright"]["first"]["total"] == 1
     settings = GeneticSettings(population=2, generations=2, fitness="margin")
     lookup, faces = lookup_figures(_ToyVictim(), face_set.faces, np.array([0, 1]), judges, settings, seeds=3, seed=0)
     assert lookup["searches"] == 6 and lookup["queries_per_search"] == 4 and faces.shape == (2, 50, 37)

@@ -71,6 +71,14 @@ def rate_cell(entry: dict[str, Any] | None) -> str:
     return f"{100 * entry['rate']:.1f}% ({entry['count']:,}/{entry['total']:,}; {100 * low:.1f}-{100 * high:.1f}%)"
 
 
+def flat_rate_cell(figures: Mapping[str, Any], key: str) -> str:
+    """A rate stored as flat keys (:func:`faceleak.metrics.rates.flat_rate`) as :func:`rate_cell` shows it;
+    an empty cell when ``figures`` lack it."""
+    if key not in figures:
+        return ""
+    return rate_cell({"rate": figures[key], "count": figures[f"{key}_count"], "total": figures[f"{key}_total"], "ci95": figures[f"{key}_ci95"]})
+
+
 def fmr_label(fmr: float | str) -> str:
     """A false-match rate as the tables name it: ``0.001`` -> ``1e-3``."""
     mantissa, exponent = f"{float(fmr):.0e}".split("e")

@@ -20,6 +20,21 @@ def wilson_interval(successes: int, total: int, z: float = Z_95) -> tuple[float,
     return max(0.0, (centre - spread) / scale), min(1.0, (centre + spread) / scale)
 
 
+def flat_rate(key: str, rate: float | None, total: int) -> dict[str, object]:
+    """A rate under ``key`` with its count, total and 95% Wilson interval as flat keys (``key``_count,
+    _total, _ci95), for metrics files whose rates sit beside other figures."""
+    if rate is None or total == 0:
+        return {key: None, f"{key}_count": None, f"{key}_total": total, f"{key}_ci95": None}
+    count = round(rate * total)
+    return {key: rate, f"{key}_count": count, f"{key}_total": total, f"{key}_ci95": list(wilson_interval(count, total))}
+
+
+def flat_rate_of(key: str, outcomes: np.ndarray) -> dict[str, object]:
+    """:func:`flat_rate` of the share of true ``outcomes``."""
+    outcomes = np.asarray(outcomes, dtype=bool)
+    return flat_rate(key, float(outcomes.mean()) if outcomes.size else None, int(outcomes.size))
+
+
 def rate(outcomes: np.ndarray) -> dict[str, float | int | list[float] | None]:
     """The share of true ``outcomes`` with its count, total and 95% Wilson interval (rate None when empty)."""
     outcomes = np.asarray(outcomes, dtype=bool)

@@ -484,7 +484,7 @@ def repeated_search_figures(
 def prior_ceiling(victim: nn.Module, prior: ConvAutoencoder, targets: np.ndarray, judges: Judges) -> tuple[dict[str, object], np.ndarray]:
     """The judges on the targets' real test faces and on the prior's reconstructions of them (encode,
     decode): a search in the prior's latent space shows a target no better than the prior draws its real
-    faces. Rates with counts and intervals; also the reconstructions."""
+    faces. Rates with counts and intervals (the prior's also per target); also the reconstructions."""
     faces, labels = judges.face_set.part("test")
     rows = np.isin(labels, targets)
     reconstructed = decode_codes(prior, batched(prior.encode, faces[rows]))
@@ -492,6 +492,9 @@ def prior_ceiling(victim: nn.Module, prior: ConvAutoencoder, targets: np.ndarray
     for kind, shown in (("real", faces[rows]), ("prior", reconstructed)):
         scores = judges.identity_scores(victim, shown, labels[rows])
         figures[kind] = {"success": rate(scores["success"]), **{f"attack_accuracy_{name}": rate(scores[f"correct_{name}"]) for name in judges.evaluators}}
+    figures["prior_per_target"] = {
+        judges.face_set.people[target]: {name: rate(scores[f"correct_{name}"][labels[rows] == target]) for name in judges.evaluators} for target in targets
+    }
     return figures, reconstructed
 
 

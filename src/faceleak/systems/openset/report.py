@@ -10,6 +10,7 @@ from faceleak.report import (
     HeadlineRow,
     cell,
     figure,
+    flat_rate_cell,
     fmr_label,
     integer,
     load,
@@ -17,7 +18,6 @@ from faceleak.report import (
     page,
     percent,
     section,
-    rate_cell,
     table,
 )
 
@@ -62,17 +62,9 @@ def _layout(figures: dict[str, Any]) -> tuple[list[str], list[str]]:
     return names, _fmrs(figures[names[0]])
 
 
-def _rate(scores: dict[str, Any], key: str) -> str:
-    """The rate ``key`` of one judge's scores with its count and 95% interval: ``85.6% (83/97; 77.3-91.2%)``."""
-    if key not in scores:
-        return ""
-    entry = {"rate": scores[key], "count": scores[f"{key}_count"], "total": scores[f"{key}_total"], "ci95": scores[f"{key}_ci95"]}
-    return rate_cell(entry)
-
-
 def _sar(scores: dict[str, Any], kind: int, fmr: str) -> str:
     """SAR type ``kind`` at ``fmr``: type I out of the queries, type II out of its comparisons."""
-    return _rate(scores, f"sar_type{kind}_fmr{fmr}")
+    return flat_rate_cell(scores, f"sar_type{kind}_fmr{fmr}")
 
 
 def _sar_header(recognizers: list[str], fmrs: list[str]) -> list[str]:
@@ -151,7 +143,7 @@ def _summary(metrics: Path) -> str:
         [
             protocol, f"{figures['leakage']:g}", ROLES.get(name, name),
             *(_sar(figures[name], kind, f) for f in fmrs for kind in (1, 2)),
-            _rate(figures[name], "map_at_1"),
+            flat_rate_cell(figures[name], "map_at_1"),
         ]
         for protocol, curve, leakages in protocols
         for figures in (_at(curve, leakage) for leakage in leakages)
@@ -174,7 +166,7 @@ def _curves(metrics: Path) -> str:
     rows = [
         [
             protocol, f"{figures['leakage']:g}", *_sar_cells(figures, names, fmrs),
-            *(_rate(figures[n], "map_at_1") for n in names),
+            *(flat_rate_cell(figures[n], "map_at_1") for n in names),
             cell(figures, "ssim", number),
         ]
         for protocol, curve in (("open set", openset), ("spine", spine))
@@ -206,7 +198,7 @@ def _ablation(metrics: Path) -> str:
         [
             variant, *(f"{run['train'][key]:g}" for key in RECIPE), cell(run, "epochs_run", integer),
             *_sar_cells(run, names, fmrs),
-            *(_rate(run[n], "map_at_1") for n in names),
+            *(flat_rate_cell(run[n], "map_at_1") for n in names),
             cell(run["facenet"], "cosine_mean", number), cell(run, "ssim", number),
         ]
         for variant, run in variants.items()
@@ -267,7 +259,7 @@ def _defenses(metrics: Path) -> str:
         rows.append([
             row["defense"], f"{row['setting']:g}", cell(row, "view2_accuracy", lambda v: percent(v, pairs)),
             *(_sar(scores[n], kind, fmr) for n in names for kind in (1, 2)),
-            _rate(scores["facenet"], "map_at_1"),
+            flat_rate_cell(scores["facenet"], "map_at_1"),
         ])
     return section(
         "Template protections",

@@ -19,7 +19,7 @@ from faceleak.data.images import to_channels, to_uint8, to_unit_range
 from faceleak.data.table import FaceTable
 from faceleak.defenses.masking import DimensionMask
 from faceleak.metrics import identity, image
-from faceleak.metrics.rates import wilson_interval
+from faceleak.metrics.rates import flat_rate
 from faceleak.metrics.verification import pair_distances, success_attack_rate, tenfold_accuracy, threshold_at_fmr
 from faceleak.models.recognizers import Recognizer, load_recognizer
 
@@ -110,21 +110,13 @@ def success_figures(
     figures: dict[str, object] = {"type2_comparisons": len(type2)}
     for fmr, threshold in thresholds.items():
         for kind, distances in (("1", type1), ("2", type2)):
-            figures |= _with_interval(f"sar_type{kind}_fmr{fmr}", success_attack_rate(distances, threshold["distance"]), len(distances))
+            figures |= flat_rate(f"sar_type{kind}_fmr{fmr}", success_attack_rate(distances, threshold["distance"]), len(distances))
     recon_unit, genuine_unit = _unit_rows(recon), _unit_rows(genuine)
     source = queries[:, None] == np.arange(len(identities))[None, :]
-    figures |= _with_interval("map_at_1", *identity.map_at_1(recon_unit, identities[queries], genuine_unit, identities))
-    figures |= _with_interval("map_at_1_other_images", *identity.map_at_1(recon_unit, identities[queries], genuine_unit, identities, source))
+    figures |= flat_rate("map_at_1", *identity.map_at_1(recon_unit, identities[queries], genuine_unit, identities))
+    figures |= flat_rate("map_at_1_other_images", *identity.map_at_1(recon_unit, identities[queries], genuine_unit, identities, source))
     figures["cosine_mean"] = float(identity.cosine_similarity(recon, genuine[queries]).mean())
     return figures
-
-
-def _with_interval(key: str, rate: float | None, total: int) -> dict[str, object]:
-    """A rate under ``key`` with its count, total and 95% Wilson interval (``key``_count, _total, _ci95)."""
-    if rate is None or total == 0:
-        return {key: None, f"{key}_count": None, f"{key}_total": total, f"{key}_ci95": None}
-    count = round(rate * total)
-    return {key: rate, f"{key}_count": count, f"{key}_total": total, f"{key}_ci95": list(wilson_interval(count, total))}
 
 
 def attack_figures(

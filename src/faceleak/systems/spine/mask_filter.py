@@ -6,18 +6,21 @@ import numpy as np
 
 from faceleak.data.images import read_images
 from faceleak.data.mfr2 import MFR2Face
+from faceleak.metrics.rates import flat_rate_of
 from faceleak.models.mask_classifier import cross_fit_unmasked_probability, pretrained_unmasked_probability
 from faceleak.systems.spine.params import MaskFilterParams
 
 
-def filter_metrics(p_unmasked: np.ndarray, truly_masked: np.ndarray, threshold: float) -> dict[str, float | int]:
-    """Accuracy (at 0.5) and precision/recall of keeping truly unmasked faces (at ``threshold``)."""
+def filter_metrics(p_unmasked: np.ndarray, truly_masked: np.ndarray, threshold: float) -> dict[str, object]:
+    """Accuracy (at 0.5) and precision/recall of keeping truly unmasked faces (at ``threshold``), each
+    with its count and 95% interval (null when nothing was kept or nothing is unmasked)."""
     kept = p_unmasked >= threshold
     truly_unmasked = ~truly_masked
-    return {
-        "accuracy": float(((p_unmasked >= 0.5) == truly_unmasked).mean()),
-        "precision_unmasked": float(truly_unmasked[kept].mean()) if kept.any() else float("nan"),
-        "recall_unmasked": float(kept[truly_unmasked].mean()) if truly_unmasked.any() else float("nan"),
+    outcomes = {"accuracy": (p_unmasked >= 0.5) == truly_unmasked, "precision_unmasked": truly_unmasked[kept], "recall_unmasked": kept[truly_unmasked]}
+    figures: dict[str, object] = {}
+    for name, outcome in outcomes.items():
+        figures |= flat_rate_of(name, outcome)
+    return figures | {
         "faces_scored": int(len(p_unmasked)),
         "faces_kept": int(kept.sum()),
         "masked_faces_kept": int((kept & truly_masked).sum()),

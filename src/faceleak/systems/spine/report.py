@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from faceleak.report import HeadlineRow, cell, figure, integer, load, number, page, percent, section, table
+from faceleak.report import HeadlineRow, cell, figure, flat_rate_cell, integer, load, number, page, section, table
 
 PAGE = "spine.md"
 SYSTEM = "spine"
@@ -37,8 +37,8 @@ def _quality_row(run: dict[str, Any]) -> list[str]:
         cell(run, "fid", number),
         cell(run, "fid_facenet", number),
         cell(run, "cosine_mean", number),
-        cell(run, "map_at_1", lambda v: percent(v, run.get("n_test"))),
-        cell(run, "map_at_1_other_images", lambda v: percent(v, run.get("map_at_1_other_images_queries"))),
+        flat_rate_cell(run, "map_at_1"),
+        flat_rate_cell(run, "map_at_1_other_images"),
     ]
 
 
@@ -58,9 +58,9 @@ def _data(metrics: Path) -> str:
     scored = masks["faces_scored"]
     rows = [
         ("MFR2 faces scored by the mask classifier", integer(scored)),
-        ("accuracy of the mask classifier", percent(masks["accuracy"], scored)),
-        ('precision of "unmasked"', percent(masks["precision_unmasked"], masks["faces_kept"])),
-        ('recall of "unmasked"', percent(masks["recall_unmasked"])),
+        ("accuracy of the mask classifier", flat_rate_cell(masks, "accuracy")),
+        ('precision of "unmasked"', flat_rate_cell(masks, "precision_unmasked")),
+        ('recall of "unmasked"', flat_rate_cell(masks, "recall_unmasked")),
         ("faces kept as unmasked", integer(masks["faces_kept"])),
         ("of them wearing a mask", integer(masks["masked_faces_kept"])),
         ("faces embedded (identities)", f"{integer(embed['faces'])} ({integer(embed['identities'])})"),
@@ -103,7 +103,7 @@ def _beside_reference(metrics: Path) -> str:
     rows = [
         (
             "faceleak (measured)", f"{run['n_test']} test faces", f"{run['leakage']:g}", run["strategy"],
-            cell(run, "map_at_1", lambda v: percent(v, run["n_test"])), cell(run, "cosine_mean", number),
+            flat_rate_cell(run, "map_at_1"), cell(run, "cosine_mean", number),
         )
         for run in ours
     ]
@@ -135,6 +135,6 @@ def headline_rows(metrics: Path) -> list[HeadlineRow]:
     run = load(metrics, "evaluate.json")
     setting = f"leakage {run['leakage']:g} ({run['strategy']}), {run['n_test']} test faces"
     return [
-        HeadlineRow(SYSTEM, PAGE, f"mAP@1, {setting}", cell(run, "map_at_1", lambda v: percent(v, run["n_test"]))),
+        HeadlineRow(SYSTEM, PAGE, f"mAP@1, {setting}", flat_rate_cell(run, "map_at_1")),
         HeadlineRow(SYSTEM, PAGE, f"cosine of reconstruction to template, {setting}", cell(run, "cosine_mean", number)),
     ]

@@ -20,6 +20,7 @@ from faceleak.data.mfr2 import image_path
 from faceleak.defenses.masking import DimensionMask
 from faceleak.io import read_npz, write_npz
 from faceleak.metrics import identity, image
+from faceleak.metrics.rates import flat_rate
 from faceleak.models.facenet import embed
 from faceleak.systems.spine.params import EmbedParams
 
@@ -134,7 +135,6 @@ def score(faces: FaceSet, reconstructions: np.ndarray, facenet: torch.nn.Module)
         "fid_facenet": image.frechet_distance(templates, reembedded),
         "cosine_mean": float(cosine.mean()),
         "cosine_std": float(cosine.std()),
-        "map_at_1": map_any,
-        "map_at_1_other_images": map_other,
-        "map_at_1_other_images_queries": answerable,
+        **flat_rate("map_at_1", map_any, int(test.sum())),
+        **flat_rate("map_at_1_other_images", map_other, answerable),
     }

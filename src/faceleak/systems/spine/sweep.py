@@ -6,7 +6,8 @@ from pathlib import Path
 
 from faceleak.io import read_json
 
-TABLE_METRICS = ("mse", "psnr_db", "ssim", "lpips", "fid", "fid_facenet", "cosine_mean", "map_at_1", "map_at_1_other_images")
+RATES = ("map_at_1", "map_at_1_other_images")  # each with its _count, _total and _ci95
+TABLE_METRICS = ("mse", "psnr_db", "ssim", "lpips", "fid", "fid_facenet", "cosine_mean", *(f"{r}{part}" for r in RATES for part in ("", "_count", "_total", "_ci95")))
 
 
 def cell_name(leakage: float, strategy: str) -> str:
