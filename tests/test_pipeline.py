@@ -56,8 +56,9 @@ TINY = {
         "evaluation": {"test_images": 6, "linkability_pairs": 4},
     },
 }
-MAY_BE_NULL = ("lpips", "fid", "queries_per_success", "linkability_auc", "unaligned", "warmup_best_pixel_loss")
-# web-download backbones; no search reached the target; no same-person pair; a judge with no detection step; no warm-up
+MAY_BE_NULL = ("lpips", "fid", "queries_per_success", "linkability_auc", "unaligned", "warmup_best_pixel_loss", "precision", "precision_count", "precision_ci95")
+# web-download backbones; no search reached the target; no same-person pair; a judge with no detection step; no warm-up;
+# a tiny verifier that calls no pair a match
 
 
 def _dvc(project: Path, *args: str, env: dict) -> str:
@@ -160,6 +161,7 @@ def test_dvc_repro_end_to_end(tmp_path, mirror):
     benchmark = _assert_finite(project / "metrics/verification_benchmark.json")
     assert set(benchmark["recognizers"]) == {"facenet", "dlib", "mobilefacenet", "siamese", "verifier"}
     assert benchmark["view1_test_pairs"] == 4 and benchmark["view2_pairs"] == 20
+    assert benchmark["recognizers"]["facenet"]["view2"]["accuracy_total"] == 20 and "tar_at_far_0.001_ci95" in benchmark["recognizers"]["facenet"]["view2"]
     assert (project / "plots/verification_roc.png").stat().st_size > 1000
 
     craft = _assert_finite(project / "metrics/cloak_craft.json")

@@ -130,3 +130,18 @@ def test_verifier_splits_leave_out_the_tested_people():
     assert excluded_people("view1", {"x"}, table, view2) == {"x"}
     with pytest.raises(ValueError, match="unknown verifier split"):
         excluded_people("view3", set(), table, view2)
+
+
+def test_pair_and_decision_figures_carry_counts_and_intervals():
+    from faceleak.systems.verification.steps import _decision, pair_figures
+
+    same = np.array([True, True, True, False, False, False])
+    distances = np.array([0.1, 0.2, 0.9, 0.3, 0.8, 1.0])
+    figures, _ = pair_figures(distances, same, np.arange(6) % 2, (0.34,))
+    assert figures["accuracy_total"] == 6 and figures["tar_at_far_0.34_count"] == 2 and figures["tar_at_far_0.34_total"] == 3
+    low, high = figures["tar_at_far_0.34_ci95"]
+    assert low < 2 / 3 < high
+    decided = _decision(distances, same, 0.5)
+    assert (decided["precision_count"], decided["precision_total"]) == (2, 3) and decided["recall_total"] == 3
+    nothing = _decision(distances, same, 0.0)  # no pair called a match: precision has no pairs to stand on
+    assert nothing["precision"] is None and nothing["precision_total"] == 0 and nothing["recall"] == 0.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from faceleak.report import HeadlineRow, figure, fmr_label, integer, load, number, page, percent, section, table
+from faceleak.report import HeadlineRow, figure, flat_rate_cell, fmr_label, integer, load, number, page, percent, section, table
 from faceleak.systems.verification.steps import VERIFIER_SPLITS
 
 PAGE = "verification.md"
@@ -27,15 +27,14 @@ _DECISION = ("accuracy", "precision", "recall", "f1")
 
 
 def _decision_row(label: str, figures: dict) -> list[str]:
-    pairs = figures["pairs"]
-    return [label, number(figures["threshold"]), percent(figures["accuracy"], pairs), *(number(figures[key]) for key in _DECISION[1:])]
+    return [label, number(figures["threshold"]), *(flat_rate_cell(figures, key) for key in _DECISION[:-1]), number(figures["f1"])]
 
 
 def _siamese(metrics: Path) -> str:
     siamese = load(metrics, "verification_siamese.json")
     trained, untrained = siamese["trained"], siamese["untrained"]
     rows = [
-        ["reference (published)", "0.5", f"{100 * REFERENCE_SIAMESE['accuracy']:.1f}%", *(number(REFERENCE_SIAMESE[k]) for k in _DECISION[1:])],
+        ["reference (published)", "0.5", *(f"{100 * REFERENCE_SIAMESE[k]:.1f}%" for k in _DECISION[:-1]), number(REFERENCE_SIAMESE["f1"])],
         _decision_row("ours, rule distance < 0.5", trained["at_reference_rule"]),
         _decision_row("ours, threshold best on training pairs", trained["at_train_threshold"]),
         _decision_row("untrained ResNet18, rule < 0.5", untrained["at_reference_rule"]),
@@ -73,18 +72,19 @@ def _verifier(metrics: Path) -> str:
 def _benchmark(metrics: Path) -> str:
     bench = load(metrics, "verification_benchmark.json")
     recognizers = bench["recognizers"]
-    fars = [key.removeprefix("tar_at_far_") for key in next(iter(recognizers.values()))["view2"] if key.startswith("tar_at_far_")]
+    view2_keys = next(iter(recognizers.values()))["view2"]
+    fars = [key.removeprefix("tar_at_far_") for key in view2_keys if key.startswith("tar_at_far_") and f"{key}_count" in view2_keys]
     rows = []
     for name, result in recognizers.items():
         view1, view2 = result["view1_test"], result["view2"]
         rows.append([
             name,
-            f"{percent(view1['accuracy'], view1['pairs'])} ± {100 * view1['accuracy_std']:.1f}",
+            f"{flat_rate_cell(view1, 'accuracy')} ± {100 * view1['accuracy_std']:.1f}",
             number(view1["auc"], 4),
-            f"{percent(view2['accuracy'], view2['pairs'])} ± {100 * view2['accuracy_std']:.1f}",
+            f"{flat_rate_cell(view2, 'accuracy')} ± {100 * view2['accuracy_std']:.1f}",
             number(view2["auc"], 4),
             percent(view2["eer"]),
-            *(percent(view2[f"tar_at_far_{far}"], view2["pairs"] / 2) for far in fars),
+            *(flat_rate_cell(view2, f"tar_at_far_{far}") for far in fars),
             number(result["faces_per_second"], 1),
             PUBLISHED.get(name, ""),
             DEEPFACE.get(name, ""),
@@ -130,5 +130,5 @@ def headline_rows(metrics: Path) -> list[HeadlineRow]:
     for name, label in (("verifier", "from-scratch verifier, View 1 test accuracy"), ("siamese", "reference Siamese reproduced, View 1 test accuracy")):
         if name in recognizers:
             view1 = recognizers[name]["view1_test"]
-            rows.append(HeadlineRow(SYSTEM, PAGE, label, percent(view1["accuracy"], view1["pairs"])))
+            rows.append(HeadlineRow(SYSTEM, PAGE, label, flat_rate_cell(view1, "accuracy")))
     return rows

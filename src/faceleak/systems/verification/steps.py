@@ -22,6 +22,7 @@ from torch.nn import functional as F
 from faceleak.data import lfw
 from faceleak.data.table import FaceTable
 from faceleak.device import active_device
+from faceleak.metrics.rates import flat_rate
 from faceleak.metrics.verification import best_threshold, decision_figures, pair_distances, roc_figures, tenfold_accuracy, threshold_at_fmr
 from faceleak.models.recognizers import Recognizer
 from faceleak.models.verifiers import MarginHead, VerifierConfig, build_verifier, contrastive_loss, preprocess, verifier_templates
@@ -200,11 +201,27 @@ def excluded_people(split: str, view1_test_people: set[str], view2_table: FaceTa
 # ---- judging pairs ----
 
 
+def _with_intervals(figures: dict, totals: dict[str, int]) -> dict:
+    """``figures`` with each rate named in ``totals`` given its count, that total and its 95% Wilson interval."""
+    for key, total in totals.items():
+        figures |= flat_rate(key, figures[key], total)
+    return figures
+
+
 def pair_figures(distances: np.ndarray, same: np.ndarray, folds: np.ndarray, fars: tuple[float, ...]) -> tuple[dict, list[dict]]:
-    """10-fold accuracy +- std (threshold from the other folds), AUC, EER, TAR at each FAR, and the ROC points."""
+    """10-fold accuracy +- std (threshold from the other folds), AUC, EER, TAR at each FAR, and the ROC points.
+    Accuracy (pooled over the folds' pairs) and TAR (over the same-person pairs) carry counts and intervals."""
     accuracy, spread = tenfold_accuracy(distances, same, folds)
     figures, points = roc_figures(distances, same, fars)
-    return {"pairs": len(distances), "accuracy": accuracy, "accuracy_std": spread, **figures}, points
+    totals = {"accuracy": len(distances), **{f"tar_at_far_{far:g}": int(same.sum()) for far in fars}}
+    return _with_intervals({"pairs": len(distances), "accuracy": accuracy, "accuracy_std": spread, **figures}, totals), points
+
+
+def _decision(distances: np.ndarray, same: np.ndarray, threshold: float) -> dict:
+    """:func:`decision_figures` with intervals: accuracy over the pairs, precision over the pairs called a
+    match (null when none is), recall over the same-person pairs."""
+    totals = {"accuracy": len(distances), "precision": int((distances < threshold).sum()), "recall": int(same.sum())}
+    return _with_intervals(decision_figures(distances, same, threshold), totals)
 
 
 def view1_cv_folds(pairs: int) -> np.ndarray:
@@ -224,8 +241,8 @@ def judge_siamese(
     test_same = test[1].same
     figures, points = roc_figures(distances["test"], test_same, fars)
     return {
-        "at_reference_rule": decision_figures(distances["test"], test_same, rule),
-        "at_train_threshold": decision_figures(distances["test"], test_same, best_threshold(distances["train"], train[1].same)),
+        "at_reference_rule": _decision(distances["test"], test_same, rule),
+        "at_train_threshold": _decision(distances["test"], test_same, best_threshold(distances["train"], train[1].same)),
         **figures,
     }, points
 
