@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from faceleak.report import HeadlineRow, cell, figure, integer, load, number, page, percent, rate_cell, section, table
+from faceleak.report import HeadlineRow, cell, figure, flat_rate_cell, integer, load, number, page, percent, rate_cell, section, table
 
 PAGE = "model_inversion.md"
 SYSTEM = "model inversion"
@@ -48,9 +48,9 @@ def _models(metrics: Path) -> str:
             label,
             integer(victims["people"]),
             " / ".join(integer(victims[f"{split}_images"]) for split in ("train", "val", "test")),
-            cell(victims["victim"], "test_accuracy", lambda v: percent(v, tests)),
-            cell(victims["victim_smoothed"], "test_accuracy", lambda v: percent(v, tests)),
-            *(cell(judge[model], "test_accuracy", lambda v: percent(v, tests)) for model in EVALUATORS),
+            flat_rate_cell(victims["victim"], "test_accuracy"),
+            flat_rate_cell(victims["victim_smoothed"], "test_accuracy"),
+            *(flat_rate_cell(judge[model], "test_accuracy") for model in EVALUATORS),
             f"{prior['data']} ({prior['source']}): {integer(prior['train_images'])} faces, {prior['epochs_run']} epochs",
             cell(prior, "best_val_mse", lambda v: number(v, 4)),
             cell(prior, "svm_accuracy", lambda v: percent(v, tests)),
@@ -83,7 +83,7 @@ def _ours(metrics: Path, dataset: str) -> dict[str, str]:
     to_success = cell(attack, "queries_per_success", integer)
     accuracy = cell(attack, "attack_accuracy_facenet", lambda v: percent(v, targets))
     return {
-        "victim test accuracy": cell(victims["victim"], "test_accuracy", lambda v: percent(v, tests)),
+        "victim test accuracy": flat_rate_cell(victims["victim"], "test_accuracy"),
         "searches passing the success confidence": success,
         "mean target confidence": cell(attack, "mean_confidence", percent),
         "queries per target": f"{integer(attack['queries_per_target'])}; success after {to_success} (mean)",

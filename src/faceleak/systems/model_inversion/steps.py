@@ -26,7 +26,7 @@ from faceleak.defenses.outputs import noisy, rounded, top_label_only
 from faceleak.device import active_device, device_of
 from faceleak.errors import MissingInputError
 from faceleak.io import read_npz, write_npz
-from faceleak.metrics.rates import rate
+from faceleak.metrics.rates import flat_rate_of, rate
 from faceleak.metrics.reconstruction import nearest_real_face
 from faceleak.models.autoencoder import ConvAutoencoder
 from faceleak.models.facenet import embed
@@ -154,14 +154,14 @@ def probabilities_of(model: nn.Module, faces: np.ndarray) -> np.ndarray:
 
 
 def victim_report(model: SmallCNN, face_set: FaceSet) -> dict:
-    """Validation and test accuracy, and scikit-learn's per-class report on the test split."""
+    """Validation and test accuracy (with counts and 95% intervals), and scikit-learn's per-class report on the test split."""
     from sklearn.metrics import classification_report
 
     figures: dict = {}
     for name in ("val", "test"):
         faces, labels = face_set.part(name)
         predicted = probabilities_of(model, faces).argmax(axis=1)
-        figures[f"{name}_accuracy"] = float((predicted == labels).mean())
+        figures |= flat_rate_of(f"{name}_accuracy", predicted == labels)
     report = classification_report(labels, predicted, labels=range(len(face_set.people)), target_names=face_set.people, output_dict=True, zero_division=0)
     return figures | {"test_images": len(labels), "per_class": report}
 
@@ -243,10 +243,6 @@ class LinearProbe:
     def correct(self, features: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """Whether each face is assigned its label."""
         return self.predict(features) == labels
-
-    def accuracy(self, features: np.ndarray, labels: np.ndarray) -> float:
-        """The share of faces assigned their label."""
-        return float(self.correct(features, labels).mean())
 
 
 @dataclass

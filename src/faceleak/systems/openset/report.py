@@ -116,7 +116,7 @@ def _recognizer_table(metrics: Path) -> str:
     rows = [
         [
             ROLES.get(name, name),
-            cell(judges[name], "accuracy", lambda v: percent(v, judges["pairs"])),
+            flat_rate_cell(judges[name], "accuracy"),
             cell(judges[name], "accuracy_std", lambda v: number(100 * v, 2)),
             PUBLISHED_LFW_ACCURACY.get(name, ""),
             *(cell(judges[name]["thresholds"][f], "distance", number) for f in fmrs),
