@@ -18,7 +18,6 @@ from faceleak.plots import metric_curves, reconstruction_grid, write_csv
 from faceleak.stage import note_timing, start
 from faceleak.systems.model_inversion.params import load_model_inversion_params
 from faceleak.systems.model_inversion.steps import (
-    EVALUATORS,
     FaceSet,
     as_pixels,
     budget_curve,
@@ -31,7 +30,6 @@ from faceleak.systems.model_inversion.steps import (
     public_start,
     query_figures,
     repeated_search_figures,
-    search_rates,
 )
 
 GRID_PEOPLE = 10
@@ -60,10 +58,9 @@ for defense in defenses_of(params.defenses):
     attacks[key] = {
         "defense": defense.name,
         "setting": defense.setting,
-        "victim_test_accuracy": defended_accuracy(victim, defense, face_set, params.seed),
+        **defended_accuracy(victim, defense, face_set, params.seed),
         **summary,
         **query_figures(inversions, params.genetic.success_confidence),
-        "rates": search_rates(rows, EVALUATORS),
     }
     curve += [{"defense": key, **row} for row in budget_curve(inversions, targets, prior, victim, judges, params.curve_generations, params.genetic)]
     per_target += [{"defense": key, **row} for row in rows]
@@ -71,7 +68,7 @@ for kind, victim in victims.items():
     key = f"mi_face_{kind}"
     reconstructions[key] = np.stack([mi_face(victim, int(t), face_set.faces.shape[1:], params.mi_face.steps, params.mi_face.learning_rate, params.seed + int(t))[0] for t in targets])
     summary, rows = judges.judge(victim, reconstructions[key], targets)
-    attacks[key] = {"defense": "white_box_baseline", "victim": kind, "gradient_steps": params.mi_face.steps, **summary, "rates": search_rates(rows, EVALUATORS)}
+    attacks[key] = {"defense": "white_box_baseline", "victim": kind, "gradient_steps": params.mi_face.steps, **summary}
     per_target += [{"defense": key, **row} for row in rows]
 seconds = time.perf_counter() - started
 

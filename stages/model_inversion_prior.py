@@ -32,6 +32,6 @@ for source, (faces, served) in sources.items():
     for name in served:
         save_weights(Path("models/mi/priors") / f"{name}.pt", prior.state_dict())
         write_npz(Path("models/mi/priors") / f"{name}_latent.npz", mean=mean, std=std)
-        figures[name] = trained | {"svm_accuracy": svm_feature_accuracy(prior, face_sets[name])}
+        figures[name] = trained | svm_feature_accuracy(prior, face_sets[name])
 write_json("metrics/mi_prior.json", figures)
 note_timing(compute_seconds=sum(t["seconds"] for t in timings.values()), **{f"{s}_{k}": v for s, t in timings.items() for k, v in t.items()})

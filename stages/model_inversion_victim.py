@@ -1,5 +1,5 @@
 """Stage model_inversion_victim: the SmallCNN victim of one dataset, and a second one trained with the training-time
-defense (negative label smoothing); test accuracy and per-class report of both."""
+defense (negative label smoothing); accuracy and per-person precision and recall of both."""
 
 import sys
 import time

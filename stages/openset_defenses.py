@@ -11,6 +11,7 @@ from faceleak.data import lfw
 from faceleak.data.table import FaceTable
 from faceleak.defenses.templates import protections
 from faceleak.io import read_json, write_json
+from faceleak.metrics.rates import flat_rate
 from faceleak.metrics.verification import tenfold_accuracy
 from faceleak.models.facenet import load_facenet
 from faceleak.plots import privacy_utility, write_csv
@@ -42,7 +43,9 @@ for protection in protections(settings.masking, settings.noise, settings.quantiz
     reconstructions = reconstruct(attack, leaked, mask, victims.faces.shape[-1])
     figures = attack_figures(reconstructions, victims, queries, judges, thresholds)
     rows.append(
-        {"defense": protection.name, "setting": float(protection.setting), "view2_accuracy": accuracy, "view2_accuracy_std": spread}
+        {"defense": protection.name, "setting": float(protection.setting)}
+        | flat_rate("view2_accuracy", accuracy, len(pairs))
+        | {"view2_accuracy_std": spread}
         | flat_figures(figures)
     )
 seconds = time.perf_counter() - started

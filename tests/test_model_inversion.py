@@ -258,8 +258,10 @@ def test_judges_on_known_reconstructions(tmp_path):
     assert summary["attack_accuracy_first"] == summary["attack_accuracy_second"] == summary["reconstructed_accuracy"] == 1.0
     assert summary["real_accuracy"] == 1.0 and summary["mixed_accuracy"] == 1.0
     assert [row["success"] for row in rows] == [row["confidence"] > 0.95 for row in rows]
+    assert summary["real_accuracy_total"] == int((face_set.split == "test").sum()) and summary["mixed_accuracy_total"] == summary["real_accuracy_total"] + 2
     wrong, _ = judges.judge(_ToyVictim(), copies, np.array([1, 0]))  # each face credited to the other person
     assert wrong["attack_accuracy_first"] == 0.0 and wrong["mixed_accuracy"] == pytest.approx(2 / 4)
+    assert wrong["attack_accuracy_first_count"] == 0 and wrong["attack_accuracy_first_ci95"][1] < 0.9
     rates = search_rates(rows, ("first", "second"))
     assert rates["attack_accuracy_second"]["count"] == 2 and rates["attack_accuracy_second"]["total"] == 2
     assert rates["attack_accuracy_first"]["ci95"][0] > 0.3 and set(rates) == {"success", "attack_accuracy_first", "attack_accuracy_second", "knn_accuracy"}
@@ -280,6 +282,7 @@ def test_output_defenses_keep_the_victims_answers_and_noise_is_seeded():
     face_set = _toy_face_set()
     exact = defended_accuracy(_ToyVictim(), defenses[0], face_set, seed=0)
     assert defended_accuracy(_ToyVictim(), defenses[2], face_set, seed=0) == exact
+    assert exact["victim_test_accuracy_total"] == int((face_set.split == "test").sum())
     probabilities = np.full((4, 3), 1 / 3)
     assert np.array_equal(defenses[3].transform(5)(probabilities), defenses[3].transform(5)(probabilities))
 
@@ -344,3 +347,14 @@ def test_diagnostics_judge_the_prior_ceiling_and_the_lookup(tmp_path):
     lookup, faces = lookup_figures(_ToyVictim(), face_set.faces, np.array([0, 1]), judges, settings, seeds=3, seed=0)
     assert lookup["searches"] == 6 and lookup["queries_per_search"] == 4 and faces.shape == (2, 50, 37)
     assert lookup["attack_accuracy_first"]["total"] == 6
+
+
+def test_per_class_rates_count_each_persons_faces_and_calls():
+    from faceleak.systems.model_inversion.steps import per_class_rates
+
+    labels, predicted = np.array([0, 0, 0, 1, 1, 2]), np.array([0, 0, 1, 1, 1, 0])
+    rates = per_class_rates(labels, predicted, ["a", "b", "c"])
+    assert rates["a"]["support"] == 3 and rates["a"]["recall_count"] == 2 and rates["a"]["recall_total"] == 3
+    assert rates["a"]["precision"] == pytest.approx(2 / 3) and rates["a"]["precision_total"] == 3
+    assert rates["b"]["precision_count"] == 2 and rates["b"]["precision_total"] == 3 and rates["b"]["recall"] == 1.0
+    assert rates["c"]["precision"] is None and rates["c"]["recall"] == 0.0 and rates["c"]["recall_ci95"][1] < 0.9

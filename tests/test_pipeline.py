@@ -156,6 +156,7 @@ def test_dvc_repro_end_to_end(tmp_path, mirror):
 
     siamese = _assert_finite(project / "metrics/verification_siamese.json")
     assert {"accuracy", "precision", "recall", "f1"} <= set(siamese["trained"]["at_reference_rule"])
+    assert siamese["trained"]["tar_at_far_0.001_total"] == 2  # the same-person pairs of View 1's test
     for split in ("view1", "view2_folds_1_5", "view2_folds_6_10"):
         _assert_finite(project / f"metrics/verification_verifier_{split}.json")
     benchmark = _assert_finite(project / "metrics/verification_benchmark.json")

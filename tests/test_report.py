@@ -105,7 +105,8 @@ def test_openset_numbers_are_the_metrics(pages):
     stolen = read_json(METRICS / "defenses.json")["rows"]["biohash_stolen_key_512"]
     defended = row(page, "View 2 accuracy", defense="biohash_stolen_key", setting="512")
     assert defended["FaceNet SAR-I 1e-3"] == flat_rate_cell({k.removeprefix("facenet_"): v for k, v in stolen.items()}, "sar_type1_fmr0.001")
-    assert defended["View 2 accuracy"] == percent(stolen["view2_accuracy"], 6000)
+    assert defended["View 2 accuracy"] == flat_rate_cell(stolen, "view2_accuracy")
+    assert stolen["view2_accuracy_total"] == 6000
     judges = read_json(METRICS / "recognizers.json")["facenet"]
     threshold = row(page, "threshold @ FMR 1e-3", recognizer="FaceNet (attacked)")["threshold @ FMR 1e-3"]
     assert threshold == number(judges["thresholds"]["0.001"]["distance"])
@@ -125,9 +126,14 @@ def test_spine_and_model_inversion_numbers_are_the_metrics(pages):
     assert cell["LPIPS"] == NA  # null in the committed metrics: LPIPS needs a web download
     attack = read_json(METRICS / "mi_attack_orl.json")
     rounding = [r for rows in tables(pages[model_inversion.PAGE]) for r in rows if r.get("defense") == "rounding 1"]
-    assert [r["success"] for r in rounding][-1] == percent(attack["attacks"]["rounding_1"]["success_rate"], attack["targets"])
+    assert [r["success"] for r in rounding][-1] == flat_rate_cell(attack["attacks"]["rounding_1"], "success_rate")
+    assert attack["attacks"]["rounding_1"]["success_rate_total"] == attack["targets"]
     stronger = row(pages[model_inversion.PAGE], "attack accuracy: MobileFaceNet + LR", dataset="ORL", search="stronger search (the default)")
     assert stronger["attack accuracy: MobileFaceNet + LR"] == rate_cell(attack["repeated_searches"]["stronger"]["attack_accuracy_mobilefacenet"])
+    victims, diagnostics = read_json(METRICS / "mi_victim_lfw.json"), read_json(METRICS / "mi_diagnostics_lfw.json")
+    target = row(pages[model_inversion.PAGE], "victim's test recall", dataset="LFW", target="Ariel Sharon")
+    assert target["victim's test recall"] == flat_rate_cell(victims["victim"]["per_class"]["Ariel_Sharon"], "recall")
+    assert target["prior's ceiling: FaceNet + LR"] == rate_cell(diagnostics["prior_ceiling"]["prior_per_target"]["Ariel_Sharon"]["facenet"])
 
 
 def test_cloak_numbers_are_the_metrics(pages):

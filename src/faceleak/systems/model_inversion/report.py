@@ -43,7 +43,7 @@ def _models(metrics: Path) -> str:
     rows = []
     for dataset, label in DATASETS.items():
         victims, judge = load(metrics, f"mi_victim_{dataset}.json"), load(metrics, f"mi_evaluator_{dataset}.json")
-        prior, tests = prior_all[dataset], victims["test_images"]
+        prior = prior_all[dataset]
         rows.append([
             label,
             integer(victims["people"]),
@@ -53,7 +53,7 @@ def _models(metrics: Path) -> str:
             *(flat_rate_cell(judge[model], "test_accuracy") for model in EVALUATORS),
             f"{prior['data']} ({prior['source']}): {integer(prior['train_images'])} faces, {prior['epochs_run']} epochs",
             cell(prior, "best_val_mse", lambda v: number(v, 4)),
-            cell(prior, "svm_accuracy", lambda v: percent(v, tests)),
+            flat_rate_cell(prior, "svm_accuracy"),
         ])
     header = (
         "dataset", "people", "train / val / test faces", "victim test accuracy", "victim with negative label smoothing",
@@ -78,17 +78,16 @@ def _ours(metrics: Path, dataset: str) -> dict[str, str]:
     """The undefended attack's figures on ``dataset``, under ``REFERENCE``'s names."""
     victims, attacks = load(metrics, f"mi_victim_{dataset}.json"), load(metrics, f"mi_attack_{dataset}.json")
     attack, prior = _undefended(attacks), load(metrics, "mi_prior.json")[dataset]
-    tests, targets = victims["test_images"], attacks["targets"]
-    success = f"{percent(attack['success_rate'], targets)} at {attack['success_confidence']:g}"
+    success = f"{flat_rate_cell(attack, 'success_rate')} at {attack['success_confidence']:g}"
     to_success = cell(attack, "queries_per_success", integer)
-    accuracy = cell(attack, "attack_accuracy_facenet", lambda v: percent(v, targets))
+    accuracy = flat_rate_cell(attack, "attack_accuracy_facenet")
     return {
         "victim test accuracy": flat_rate_cell(victims["victim"], "test_accuracy"),
         "searches passing the success confidence": success,
         "mean target confidence": cell(attack, "mean_confidence", percent),
         "queries per target": f"{integer(attack['queries_per_target'])}; success after {to_success} (mean)",
         "SSIM / PSNR": f"{cell(attack, 'ssim', number)} / {cell(attack, 'psnr_db', lambda v: number(v, 2))} dB",
-        "SVM on the autoencoder's features": cell(prior, "svm_accuracy", lambda v: percent(v, tests)),
+        "SVM on the autoencoder's features": flat_rate_cell(prior, "svm_accuracy"),
         "attack accuracy by the evaluation model": f"{accuracy} (FaceNet + LR); chance {percent(1 / victims['people'])}",
     }
 
@@ -106,16 +105,16 @@ def _beside_reference(metrics: Path) -> str:
     )
 
 
-def _attack_row(attack: dict[str, Any], targets: int, tests: int) -> list[str]:
+def _attack_row(attack: dict[str, Any]) -> list[str]:
     return [
         _defense(attack),
-        cell(attack, "victim_test_accuracy", lambda v: percent(v, tests)),
-        cell(attack, "success_rate", lambda v: percent(v, targets)),
+        flat_rate_cell(attack, "victim_test_accuracy"),
+        flat_rate_cell(attack, "success_rate"),
         cell(attack, "mean_confidence", percent),
-        cell(attack, "returned_success_rate", lambda v: percent(v, targets)),
+        flat_rate_cell(attack, "returned_success_rate"),
         cell(attack, "queries_per_success", integer),
-        *(rate_cell(attack["rates"][f"attack_accuracy_{model}"]) for model in EVALUATORS),
-        cell(attack, "knn_accuracy", lambda v: percent(v, targets)),
+        *(flat_rate_cell(attack, f"attack_accuracy_{model}") for model in EVALUATORS),
+        flat_rate_cell(attack, "knn_accuracy"),
         cell(attack, "facenet_nn_distance", number),
         cell(attack, "ssim", number),
         cell(attack, "psnr_db", lambda v: number(v, 2)),
@@ -134,7 +133,7 @@ def _attacks(metrics: Path, dataset: str) -> str:
         f"confidence in the target passes {number(threshold, 2)}; as returned: the confidence the defended API "
         "returned passes it. Attack accuracy: the evaluation model names the target "
         f"(chance {percent(1 / people)}, 1 of {people} people).",
-        table(_ATTACK_HEADER, [_attack_row(a, targets, victims["test_images"]) for a in attacks["attacks"].values()]),
+        table(_ATTACK_HEADER, [_attack_row(a) for a in attacks["attacks"].values()]),
         figure(f"model inversion on {label}", f"mi_{dataset}_grid.png"),
         figure(f"success against queries, {label}", f"mi_{dataset}_budget.png"),
     )
@@ -190,8 +189,21 @@ def _limits(metrics: Path) -> str:
         "(`metrics/mi_diagnostics_*.json`). Victim's success: its exact confidence in the target above the success "
         "confidence.",
         table(header, rows),
+        "Per target: the victim's recall on the person's real test faces beside the prior's ceiling (the judges on its "
+        "reconstructions of those faces); a target the prior cannot draw is out of any search's reach.",
+        _per_target(metrics),
         *pictures,
     )
+
+
+def _per_target(metrics: Path) -> str:
+    header = ["dataset", "target", "victim's test recall"] + [f"prior's ceiling: {name}" for name in EVALUATORS.values()]
+    rows = []
+    for dataset, label in DATASETS.items():
+        recall = load(metrics, f"mi_victim_{dataset}.json")["victim"]["per_class"]
+        for person, judged in load(metrics, f"mi_diagnostics_{dataset}.json")["prior_ceiling"]["prior_per_target"].items():
+            rows.append([label, person.replace("_", " "), flat_rate_cell(recall[person], "recall"), *(rate_cell(judged[model]) for model in EVALUATORS)])
+    return table(header, rows)
 
 
 def render(metrics: Path) -> str:

@@ -8,7 +8,7 @@ features, each with a linear classifier trained on the victim's training faces) 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -154,16 +154,24 @@ def probabilities_of(model: nn.Module, faces: np.ndarray) -> np.ndarray:
 
 
 def victim_report(model: SmallCNN, face_set: FaceSet) -> dict:
-    """Validation and test accuracy (with counts and 95% intervals), and scikit-learn's per-class report on the test split."""
-    from sklearn.metrics import classification_report
-
+    """Validation and test accuracy, and each person's test precision and recall, with counts and 95% intervals."""
     figures: dict = {}
     for name in ("val", "test"):
         faces, labels = face_set.part(name)
         predicted = probabilities_of(model, faces).argmax(axis=1)
         figures |= flat_rate_of(f"{name}_accuracy", predicted == labels)
-    report = classification_report(labels, predicted, labels=range(len(face_set.people)), target_names=face_set.people, output_dict=True, zero_division=0)
-    return figures | {"test_images": len(labels), "per_class": report}
+    return figures | {"test_images": len(labels), "per_class": per_class_rates(labels, predicted, face_set.people)}
+
+
+def per_class_rates(labels: np.ndarray, predicted: np.ndarray, people: Sequence[str]) -> dict[str, dict]:
+    """Per person: precision (over the faces called that person; null when none is) and recall (over that
+    person's faces), with counts and 95% intervals."""
+    return {
+        person: {"support": int((labels == index).sum())}
+        | flat_rate_of("precision", labels[predicted == index] == index)
+        | flat_rate_of("recall", predicted[labels == index] == index)
+        for index, person in enumerate(people)
+    }
 
 
 def latent_statistics(prior: ConvAutoencoder, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -173,8 +181,9 @@ def latent_statistics(prior: ConvAutoencoder, faces: np.ndarray) -> tuple[np.nda
     return codes.mean(axis=0), codes.std(axis=0)
 
 
-def svm_feature_accuracy(prior: ConvAutoencoder, face_set: FaceSet) -> float:
-    """Test accuracy of an RBF SVM on the prior's latent codes of the victim's train split (the reference's probe)."""
+def svm_feature_accuracy(prior: ConvAutoencoder, face_set: FaceSet) -> dict[str, object]:
+    """Test accuracy (``svm_accuracy``, with count and 95% interval) of an RBF SVM on the prior's latent codes
+    of the victim's train split (the reference's probe)."""
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
@@ -182,7 +191,7 @@ def svm_feature_accuracy(prior: ConvAutoencoder, face_set: FaceSet) -> float:
     prior.eval()
     (train, train_labels), (test, test_labels) = face_set.part("train"), face_set.part("test")
     svm = make_pipeline(StandardScaler(), SVC()).fit(batched(prior.encode, train), train_labels)
-    return float((svm.predict(batched(prior.encode, test)) == test_labels).mean())
+    return flat_rate_of("svm_accuracy", svm.predict(batched(prior.encode, test)) == test_labels)
 
 
 def facenet_features(facenet: nn.Module, faces: np.ndarray) -> np.ndarray:
@@ -304,24 +313,25 @@ class Judges:
                     "psnr_db": nearest["psnr_db"],
                 }
             )
-        summary = {
-            "success_rate": float(scores["success"].mean()),
-            "mean_confidence": float(scores["confidence"].mean()),
-            **{f"attack_accuracy_{name}": float(scores[f"correct_{name}"].mean()) for name in self.evaluators},
-            "knn_accuracy": float(np.mean([row["knn_correct"] for row in rows])),
+        summary = flat_rate_of("success_rate", scores["success"]) | {"mean_confidence": float(scores["confidence"].mean())}
+        for name in self.evaluators:
+            summary |= flat_rate_of(f"attack_accuracy_{name}", scores[f"correct_{name}"])
+        summary |= {
+            **flat_rate_of("knn_accuracy", np.array([row["knn_correct"] for row in rows])),
             "facenet_nn_distance": float(np.mean([row["facenet_nn_distance"] for row in rows])),
             "ssim": float(np.mean([row["ssim"] for row in rows])),
             "psnr_db": float(np.mean([row["psnr_db"] for row in rows])),
         }
         return summary | self._real_reconstructed_mixed(scores[f"correct_{self.first}"]), rows
 
-    def _real_reconstructed_mixed(self, reconstructed_correct: np.ndarray) -> dict[str, float]:
-        """The first evaluation model's accuracy on the real test faces, on the reconstructions, and on both pooled."""
+    def _real_reconstructed_mixed(self, reconstructed_correct: np.ndarray) -> dict[str, object]:
+        """The first evaluation model's accuracy on the real test faces, on the reconstructions, and on both
+        pooled, with counts and 95% intervals."""
         test = self.face_set.split == "test"
         evaluator = self.evaluators[self.first]
         real_correct = evaluator.probe.correct(evaluator.features[test], self.face_set.labels[test])
         pooled = np.concatenate([real_correct, reconstructed_correct])
-        return {"real_accuracy": float(real_correct.mean()), "reconstructed_accuracy": float(reconstructed_correct.mean()), "mixed_accuracy": float(pooled.mean())}
+        return flat_rate_of("real_accuracy", real_correct) | flat_rate_of("reconstructed_accuracy", reconstructed_correct) | flat_rate_of("mixed_accuracy", pooled)
 
 
 def evaluation_judges(face_set: FaceSet, evaluator: dict[str, np.ndarray], models_dir: Path, engine: str, success_confidence: float) -> Judges:
@@ -361,13 +371,14 @@ def defenses_of(params: OutputDefenseParams) -> list[Defense]:
     ]
 
 
-def defended_accuracy(victim: nn.Module, defense: Defense, face_set: FaceSet, seed: int) -> float:
-    """The victim's test accuracy as a user of the defended API sees it (argmax of the returned output)."""
+def defended_accuracy(victim: nn.Module, defense: Defense, face_set: FaceSet, seed: int) -> dict[str, object]:
+    """The victim's test accuracy as a user of the defended API sees it (argmax of the returned output), as
+    ``victim_test_accuracy`` with count and 95% interval."""
     faces, labels = face_set.part("test")
     probabilities = probabilities_of(victim, faces)
     transform = defense.transform(seed)
     returned = probabilities if transform is None else transform(probabilities)
-    return float((returned.argmax(axis=1) == labels).mean())
+    return flat_rate_of("victim_test_accuracy", returned.argmax(axis=1) == labels)
 
 
 def invert_classes(
@@ -431,13 +442,14 @@ def budget_curve(
     return rows
 
 
-def query_figures(results: list[InversionResult], success_confidence: float) -> dict[str, float | None]:
-    """Queries spent and, where the returned confidence passed ``success_confidence``, the queries it took."""
+def query_figures(results: list[InversionResult], success_confidence: float) -> dict[str, object]:
+    """Queries spent, the share of searches whose returned confidence passed ``success_confidence`` (with
+    count and 95% interval) and the queries that took."""
     needed = [result.queries_to_success for result in results if result.queries_to_success is not None]
     return {
         "queries_per_target": float(np.mean([result.queries for result in results])),
         "returned_confidence": float(np.mean([result.confidence for result in results])),
-        "returned_success_rate": len(needed) / len(results),
+        **flat_rate_of("returned_success_rate", np.array([result.queries_to_success is not None for result in results])),
         "queries_per_success": float(np.mean(needed)) if needed else None,
         "success_confidence": success_confidence,
     }

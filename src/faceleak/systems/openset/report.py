@@ -16,7 +16,6 @@ from faceleak.report import (
     load,
     number,
     page,
-    percent,
     section,
     table,
 )
@@ -247,7 +246,6 @@ def _diagnostics(metrics: Path) -> str:
 
 def _defenses(metrics: Path) -> str:
     defenses = load(metrics, "defenses.json")
-    pairs = load(metrics, "recognizers.json")["pairs"]
     fmr = f"{defenses['fmr']:g}"
     first = next(iter(defenses["rows"].values()))
     names = [name for name in NAMES if f"{name}_sar_type1_fmr{fmr}" in first]
@@ -257,7 +255,7 @@ def _defenses(metrics: Path) -> str:
     for row in defenses["rows"].values():
         scores = {n: {k.removeprefix(f"{n}_"): v for k, v in row.items() if k.startswith(f"{n}_")} for n in names}
         rows.append([
-            row["defense"], f"{row['setting']:g}", cell(row, "view2_accuracy", lambda v: percent(v, pairs)),
+            row["defense"], f"{row['setting']:g}", flat_rate_cell(row, "view2_accuracy"),
             *(_sar(scores[n], kind, fmr) for n in names for kind in (1, 2)),
             flat_rate_cell(scores["facenet"], "map_at_1"),
         ])

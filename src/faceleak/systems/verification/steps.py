@@ -243,7 +243,7 @@ def judge_siamese(
     return {
         "at_reference_rule": _decision(distances["test"], test_same, rule),
         "at_train_threshold": _decision(distances["test"], test_same, best_threshold(distances["train"], train[1].same)),
-        **figures,
+        **_with_intervals(figures, {f"tar_at_far_{far:g}": int(test_same.sum()) for far in fars}),
     }, points
 
 
