@@ -27,6 +27,7 @@ write_json(
         "epochs_run": len(history.train_loss),
         "best_epoch": history.best_epoch + 1,
         "train_minutes": minutes,
+        "engine": params.engine,
         "best_val_bce": history.val_loss[history.best_epoch],
         "trained_k": params.model.k,
         "test_by_k": curve,

@@ -45,6 +45,7 @@ for variant, train in params.ablation.variants.items():
     )
 write_json(
     "metrics/ablation.json",
-    {"train_images": int((~val).sum()), "val_images": int(val.sum()), "leakage": params.ablation.leakage, "variants": results},
+    {"train_images": int((~val).sum()), "val_images": int(val.sum()), "leakage": params.ablation.leakage,
+     "surrogate_engine": params.openset.surrogate_engine, "variants": results},
 )
 note_timing(compute_seconds=sum(timings.values()), **timings)

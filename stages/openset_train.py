@@ -38,6 +38,6 @@ attack, summary = train_conditioned_attack(
 )
 seconds = time.perf_counter() - started
 attack.save("models/openset_decoder.pt")
-write_json("metrics/openset_train.json", {**summary, "people_shared_with_victims": len(overlap)})
+write_json("metrics/openset_train.json", {**summary, "people_shared_with_victims": len(overlap), "surrogate_engine": params.openset.surrogate_engine})
 write_history_csv("plots/openset_loss.csv", attack.history_)
 note_timing(compute_seconds=seconds, seconds_per_epoch=seconds / summary["epochs_run"], images=int(np.sum(attacker)))

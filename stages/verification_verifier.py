@@ -31,7 +31,7 @@ save_verifier(model, config, verification_model(Path("models"), f"verifier_{spli
 write_json(
     f"metrics/verification_verifier_{split}.json",
     {"split": split, "excluded_people": len(excluded), **counts, "epochs_run": len(history.val_loss), "best_epoch": history.best_epoch + 1,
-     "best_val_auc": 1.0 - min(history.val_loss), "train_minutes": train_seconds / 60},
+     "best_val_auc": 1.0 - min(history.val_loss), "train_minutes": train_seconds / 60, "engine": params.verifier.engine},
 )
 write_history_csv(f"plots/verification_verifier_{split}_loss.csv", history)
 note_timing(compute_seconds=train_seconds)

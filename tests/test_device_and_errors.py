@@ -9,7 +9,8 @@ import pytest
 import torch
 import yaml
 
-from faceleak.device import DeviceUnavailable, active_device, resolve_device, use_device
+from faceleak import device
+from faceleak.device import DeviceUnavailable, EngineUnavailable, active_device, bf16_native, resolve_device, resolve_engine, use_device
 from faceleak.models.small_cnn import SmallCNN
 from tests.conftest import PROJECT
 
@@ -45,6 +46,36 @@ def test_a_small_model_runs_on_the_chosen_device_as_on_the_cpu():
         use_device("cpu")
 
 
+def _fake_cpu(monkeypatch: pytest.MonkeyPatch, kernels: str, avx512_bf16: bool, amx: bool = False) -> None:
+    monkeypatch.setattr(device.torch.backends.cpu, "get_cpu_capability", lambda: kernels)
+    monkeypatch.setattr(device.torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    monkeypatch.setattr(device.torch.cpu, "_is_amx_tile_supported", lambda: amx)
+
+
+@pytest.mark.parametrize(("kernels", "avx512_bf16", "amx", "engine"), [
+    ("AVX512", True, False, "bf16"),   # AVX-512 BF16 (the project's AMD EPYC)
+    ("AVX512", False, True, "bf16"),   # AMX (Sapphire Rapids and newer)
+    ("AVX512", False, False, "fp32"),  # AVX-512 without bf16 units: emulated
+    ("AVX2", False, False, "fp32"),    # most laptops and many cloud CPUs
+    ("AVX2", True, False, "fp32"),     # torch held to AVX2 kernels (ATEN_CPU_CAPABILITY=avx2): emulated
+])
+def test_auto_picks_bf16_only_where_the_cpu_runs_it_natively(monkeypatch, kernels, avx512_bf16, amx, engine):
+    _fake_cpu(monkeypatch, kernels, avx512_bf16, amx)
+    cpu = torch.device("cpu")
+    assert bf16_native(cpu) == (engine == "bf16")
+    assert resolve_engine("auto", cpu, "encryption.engine") == engine
+    assert resolve_engine("fp32", cpu, "encryption.engine") == "fp32"
+
+
+def test_explicit_bf16_on_a_cpu_without_it_is_refused_in_one_line(monkeypatch):
+    _fake_cpu(monkeypatch, "AVX2", avx512_bf16=False)
+    with pytest.raises(EngineUnavailable, match="'openset.surrogate_engine' = 'bf16' is about 15x slower than fp32 here") as error:
+        resolve_engine("bf16", torch.device("cpu"), "openset.surrogate_engine")
+    assert "\n" not in str(error.value) and "auto or fp32" in str(error.value)
+    _fake_cpu(monkeypatch, "AVX512", avx512_bf16=True)
+    assert resolve_engine("bf16", torch.device("cpu"), "openset.surrogate_engine") == "bf16"
+
+
 def _params() -> dict:
     return yaml.safe_load((PROJECT / "params.yaml").read_text())
 
@@ -75,6 +106,14 @@ def test_cuda_asked_for_without_a_gpu_is_one_line(tmp_path):
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     _assert_one_line_error(_run_stage(tmp_path, _params() | {"device": "cuda"}, "spine_leak.py"), "device: cuda")
+
+
+def test_bf16_asked_for_on_an_avx2_cpu_is_one_line(tmp_path):
+    """torch held to its AVX2 kernels (as on an AVX2 CPU) runs bf16 emulated: the stage refuses it before any work."""
+    params = _params()
+    params["encryption"]["engine"] = "bf16"
+    result = _run_stage(tmp_path, params, "encryption_train.py", env={"ATEN_CPU_CAPABILITY": "avx2"})
+    _assert_one_line_error(result, "'encryption.engine' = 'bf16'", "slower than fp32", "auto or fp32")
 
 
 def test_a_missing_input_names_the_stage_to_run(tmp_path):

@@ -56,7 +56,7 @@ def models_dir(tmp_path_factory, mfr2_people):
     fit = FitSettings(epochs=6, batch_size=32, learning_rate=0.001, patience=6)
     model, config, _, _ = train_siamese(table, pairs, SiameseParams(NET, margin=2.0, threshold=0.5, val_fraction=0.1, fit=fit), seed=0)
     save_verifier(model, config, verification_model(folder, "siamese"))
-    params = VerifierParams(NET, width=8, scale=16.0, margin=0.2, min_images=2, val_fraction=0.2, bf16=False, fit=FitSettings(12, 16, 0.05, 12))
+    params = VerifierParams(NET, width=8, scale=16.0, margin=0.2, min_images=2, val_fraction=0.2, engine="fp32", fit=FitSettings(12, 16, 0.05, 12))
     val = np.isin(table.people, sorted(set(table.people) - set(tested))[:2])
     model, config, _, counts = train_verifier(table, np.arange(len(table.people)), val, params, seed=0)
     assert (counts["train_people"], counts["val_people"]) == (8, 2)

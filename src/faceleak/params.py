@@ -14,13 +14,15 @@ from typing import Any
 
 import yaml
 
-from faceleak.device import DEVICE_CHOICES
+from faceleak.device import DEVICE_CHOICES, ENGINE_CHOICES, resolve_device, resolve_engine
 from faceleak.errors import FaceleakError
 
 FACENET_WEIGHTS = ("casia-webface", "vggface2")
 # How FaceNet runs: fp32 in PyTorch's default layout (the reference numbers), fp32 channels-last, or
 # bfloat16 autocast on channels-last (CPUs with AVX-512 BF16 or AMX, and GPUs); outputs are float32.
+# In params, ``auto`` picks bf16 where it is native and fp32 elsewhere.
 FACENET_ENGINES = ("fp32", "channels_last", "bf16")
+FACENET_ENGINE_CHOICES = ("auto", *FACENET_ENGINES)
 NO_FACE_POLICIES = ("error", "median_box")
 DATASETS = ("mfr2", "lfw", "lfw_pairs", "lfw_dev_train", "lfw_dev_test", "orl")
 
@@ -145,6 +147,10 @@ class Section:
     def section(self, key: str) -> Section:
         return Section(self._get(key), self._path(key))
 
+    def engine(self, key: str, device: str, allowed: tuple[str, ...] = ENGINE_CHOICES) -> str:
+        """The engine that runs for ``key`` on ``device`` (``auto`` resolved; an emulated bf16 refused)."""
+        return resolve_engine(self.choice(key, allowed), resolve_device(device), self._path(key))
+
 
 def check_leakage(value: Any, key: str = "leakage") -> float:
     """Validate a leakage fraction: a number in (0, 1]."""
@@ -152,9 +158,10 @@ def check_leakage(value: Any, key: str = "leakage") -> float:
 
 
 def weights_params(top: Section) -> WeightsParams:
-    """FaceNet's weights and engine from the top level's ``weights`` section (every system that runs FaceNet reads it)."""
+    """FaceNet's weights and engine from the top level's ``weights`` section (every system that runs FaceNet
+    reads it); ``engine`` is the one that runs on the chosen device."""
     weights = top.section("weights")
-    return WeightsParams(facenet=weights.choice("facenet", FACENET_WEIGHTS), engine=weights.choice("engine", FACENET_ENGINES))
+    return WeightsParams(facenet=weights.choice("facenet", FACENET_WEIGHTS), engine=weights.engine("engine", top.choice("device", DEVICE_CHOICES), FACENET_ENGINE_CHOICES))
 
 
 def parse_shared_params(raw: dict[str, Any]) -> SharedParams:

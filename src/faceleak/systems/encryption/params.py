@@ -42,7 +42,7 @@ class EncryptionParams:
     split: SplitParams
     model: SparseAutoencoderConfig
     train: FitSettings
-    bf16: bool
+    engine: str  # the training's engine on this device: bf16 (autocast) or fp32
     ks: tuple[int, ...]
     codes: int
     schemes: tuple[str, ...]
@@ -79,8 +79,6 @@ def parse_encryption_params(raw: dict) -> EncryptionParams:
         )
     except ValueError as error:
         raise ParamsError(f"params: 'encryption.model' does not make a network: {error}") from error
-    if not isinstance(section.raw.get("bf16"), bool):
-        raise ParamsError(f"params: 'encryption.bf16' = {section.raw.get('bf16')!r} is not allowed; expected true or false")
     ks = section.integers("ks", 1)
     if max(ks) > config.code_size:
         raise ParamsError(f"params: 'encryption.ks' = {list(ks)} is not allowed; expected integers in 1..{config.code_size} (encryption.model.code_size)")
@@ -93,7 +91,7 @@ def parse_encryption_params(raw: dict) -> EncryptionParams:
         split=SplitParams(val_fraction=split.number("val_fraction", 0.0, 0.5, low_open=True), test_fraction=split.number("test_fraction", 0.0, 0.5, low_open=True)),
         model=config,
         train=_fit_settings(section.section("train")),
-        bf16=section.raw["bf16"],
+        engine=section.engine("engine", shared.device),
         ks=ks,
         codes=section.integer("codes", 2),
         schemes=section.choices("schemes", SCHEMES),

@@ -70,7 +70,7 @@ def train_autoencoder(model: SparseAutoencoder, train: torch.Tensor, val: torch.
     def batch_loss(rows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         for group in optimizer.param_groups:
             group["lr"] = one_cycle_rate(params.train.learning_rate, next(steps), total)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=params.bf16):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=params.engine == "bf16"):
             decoded = model(train[rows].to(device))
         return loss(decoded.float(), train[rows].to(device))
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from faceleak.attacks.embedding_inversion import TrainParams
 from faceleak.models.recognizers import recognizer_names
-from faceleak.params import FACENET_ENGINES, ImageParams, LFWParams, ParamsError, Section, WeightsParams, parse_shared_params, read_params_file
+from faceleak.params import FACENET_ENGINE_CHOICES, ImageParams, LFWParams, ParamsError, Section, WeightsParams, parse_shared_params, read_params_file
 from faceleak.systems.spine.params import EmbedParams, decoder_train_params, embed_params
 
 ATTACKED = "facenet"  # the recognizer whose templates leak and through which the attacker trains
@@ -102,7 +102,7 @@ def parse_openset_params(raw: dict[str, Any]) -> OpenSetParams:
             leakages=openset.fractions("leakages"),
             fmrs=openset.numbers("fmrs", 0.0, 0.5, low_open=True),
             judges=_judges(openset),
-            surrogate_engine=openset.choice("surrogate_engine", FACENET_ENGINES),
+            surrogate_engine=openset.engine("surrogate_engine", shared.device, FACENET_ENGINE_CHOICES),
             train=decoder_train_params(openset.section("train")),
         ),
         ablation=AblationParams(

@@ -39,7 +39,7 @@ class VerifierParams:
     margin: float
     min_images: int
     val_fraction: float
-    bf16: bool
+    engine: str  # the training's engine on this device: bf16 (autocast) or fp32
     fit: FitSettings
 
 
@@ -84,8 +84,6 @@ def parse_verification_params(raw: dict) -> VerificationParams:
     shared = parse_shared_params(raw)
     section = Section(raw, "").section("verification")
     siamese, verifier, benchmark = section.section("siamese"), section.section("verifier"), section.section("benchmark")
-    if not isinstance(verifier.raw.get("bf16"), bool):
-        raise ParamsError(f"params: 'verification.verifier.bf16' = {verifier.raw.get('bf16')!r} is not allowed; expected true or false")
     return VerificationParams(
         seed=shared.seed,
         device=shared.device,
@@ -107,7 +105,7 @@ def parse_verification_params(raw: dict) -> VerificationParams:
             margin=verifier.number("margin", 0.0, 1.0),
             min_images=verifier.integer("min_images", 2),
             val_fraction=verifier.number("val_fraction", 0.0, 1.0, low_open=True, high_open=True),
-            bf16=verifier.raw["bf16"],
+            engine=verifier.engine("engine", shared.device),
             fit=_fit(verifier),
         ),
         benchmark=BenchmarkParams(

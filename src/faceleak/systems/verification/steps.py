@@ -172,12 +172,12 @@ def train_verifier(table: FaceTable, rows: np.ndarray, val: np.ndarray, params: 
     def batch_loss(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         for group in optimizer.param_groups:
             group["lr"] = params.fit.learning_rate * 0.5 * (1 + np.cos(np.pi * min(next(steps), total_steps) / total_steps))
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=params.bf16):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=params.engine == "bf16"):
             templates = model(augment(inputs[batch], generator))
         return head(templates.float(), labels[batch])
 
     def val_loss() -> float:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=params.bf16):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=params.engine == "bf16"):
             templates = F.normalize(torch.cat([model(val_inputs[i : i + 256]).float() for i in range(0, len(val_inputs), 256)])).cpu().numpy()
         distances = np.linalg.norm(templates[val_first] - templates[val_second], axis=1)
         return 1.0 - roc_figures(distances, val_same, ())[0]["auc"]
