@@ -112,28 +112,31 @@ def measure_dlib(count: int) -> dict[str, float]:
 
 
 def measure_identity_step(count: int) -> dict[str, float]:
-    """Training steps (batch 32) of the open-set decoder with the identity loss through FaceNet, per engine."""
+    """Training steps of the open-set decoder with the identity loss through FaceNet (``openset.train``'s
+    width, batch and random views, as ``openset_train`` runs them), per engine; faces are decoded faces."""
     import torch
 
-    from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, InversionData, TrainParams
+    from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, InversionData
+    from faceleak.systems.openset.params import load_openset_params
 
-    params = TrainParams(epochs=1, batch_size=32, learning_rate=1e-3, dropout=0.0, patience=1, identity_weight=1.0, base_channels=8)
+    openset = load_openset_params(ROOT / "params.yaml").openset
+    params, batch = openset.train, openset.train.batch_size
     generator = torch.Generator().manual_seed(0)
-    templates = torch.nn.functional.normalize(torch.randn(32, 512, generator=generator), dim=1).numpy()
-    data = InversionData.from_arrays(templates, templates, torch.rand(32, 3, 64, 64, generator=generator) * 2 - 1)
+    templates = torch.nn.functional.normalize(torch.randn(batch, 512, generator=generator), dim=1).numpy()
+    data = InversionData.from_arrays(templates, templates, torch.rand(batch, 3, openset.face_size, openset.face_size, generator=generator) * 2 - 1)
     figures = {}
     for engine, facenet in _facenets().items():
-        attack = EmbeddingInversionAttack(params, 64, 0, facenet, lowest_leakage=0.05)
+        attack = EmbeddingInversionAttack(params, openset.face_size, 0, facenet, lowest_leakage=openset.min_leakage)
         optimizer = torch.optim.Adam(attack.decoder.parameters(), lr=1e-3)
 
         def step() -> None:
-            loss = attack._loss(data.randomly_leaked(0.05, generator))
+            loss = attack._loss(data.randomly_leaked(openset.min_leakage, generator), True, generator)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
 
         attack.decoder.train()
-        figures[f"{engine}_faces_per_s"] = _rate(step, 32, 3)
+        figures[f"{engine}_faces_per_s"] = _rate(step, batch, 2)
     return figures
 
 
