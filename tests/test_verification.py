@@ -5,7 +5,9 @@ import pytest
 
 from faceleak.data.table import FaceTable
 from faceleak.metrics.verification import best_threshold, success_attack_rate, tenfold_accuracy, threshold_at_fmr
+from faceleak.models.recognizers import Recognizer
 from faceleak.systems.openset.steps import success_figures, verification_figures
+from faceleak.systems.verification.steps import PairSet, benchmark
 
 
 def test_threshold_at_fmr_accepts_at_most_the_allowed_impostors():
@@ -61,3 +63,34 @@ def test_sar_type_one_and_two_on_known_embeddings():
     # Type II: query 0 vs row 1 (same person, other image) -> distance sqrt(2), rejected; row 2 has no other image.
     assert figures["type2_comparisons"] == 1 and figures["sar_type2_fmr0.01"] == 0.0
     assert figures["map_at_1"] == 0.5
+
+
+class _MeanRecognizer(Recognizer):
+    """A toy recognizer: a face's mean grey level per image row; counts the faces it embeds."""
+
+    name, embedding_dim, input_size, alignment, training_data = "toy", 8, 8, "none", "none"
+    embedded = 0
+
+    def embed(self, faces: np.ndarray, batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        self.embedded += len(faces)
+        return faces.mean(axis=(2, 3)).astype(np.float32)
+
+
+def _pair_set(rows: int, pairs: int, rng: np.random.Generator) -> PairSet:
+    first, second = rng.integers(0, rows, pairs), rng.integers(0, rows, pairs)
+    return PairSet(first, second, np.arange(pairs) % 2 == 0, np.arange(pairs) % 10)
+
+
+def test_benchmark_reads_stored_view2_templates_instead_of_embedding_again():
+    rng = np.random.default_rng(0)
+    faces = rng.integers(0, 256, (40, 8, 8, 1), dtype=np.uint8)
+    table = FaceTable(names=np.array([f"face_{row}" for row in range(40)]), people=np.arange(40) // 2, faces=faces, arrays={})
+    view1_pairs, view2_pairs = _pair_set(40, 20, rng), _pair_set(40, 40, rng)
+    fresh = _MeanRecognizer()
+    embedded, _ = benchmark(fresh, table, view1_pairs, table, view2_pairs, (0.1,))
+    stored = _MeanRecognizer()
+    reused, _ = benchmark(stored, table, view1_pairs, table, view2_pairs, (0.1,), stored=fresh.embed(faces))
+    assert stored.embedded == len(faces)  # View 1 only: View 2's templates came from the store
+    assert {key: value for key, value in reused.items() if key != "faces_per_second"} == {
+        key: value for key, value in embedded.items() if key != "faces_per_second"
+    }

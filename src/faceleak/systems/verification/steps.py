@@ -269,10 +269,13 @@ def benchmark(
     view2_pairs: PairSet,
     fars: tuple[float, ...],
     view2_by_folds: dict[tuple[int, ...], Recognizer] | None = None,
+    stored: np.ndarray | None = None,
 ) -> tuple[dict, list[dict]]:
     """One recognizer on View 1 test (10-fold CV accuracy) and View 2 (its 10 folds), with FMR thresholds on
     View 2's impostor pairs, speed, and ROC points of both. ``view2_by_folds`` gives other models for
-    groups of View 2 folds (a verifier that holds out each fold's people); ``recognizer`` judges the rest."""
+    groups of View 2 folds (a verifier that holds out each fold's people); ``recognizer`` judges the rest.
+    ``stored``: ``recognizer``'s templates of ``view2_table``'s faces already made by the pipeline (one store
+    per recognizer), used instead of embedding those faces again."""
     view1_templates, speed = timed_templates(recognizer, view1.faces)
     view1_distances = recognizer.distance(view1_templates[view1_pairs.first], view1_templates[view1_pairs.second])
     view1_figures, view1_points = pair_figures(view1_distances, view1_pairs.same, view1_cv_folds(len(view1_pairs.same)), fars)
@@ -285,11 +288,14 @@ def benchmark(
     for folds, model in groups.items():
         chosen = np.isin(view2_pairs.folds, folds)
         used = np.unique(np.concatenate([view2_pairs.first[chosen], view2_pairs.second[chosen]]))
-        templates = np.zeros((len(view2_table.faces), recognizer.embedding_dim), np.float32)
-        templates[used] = model.embed(view2_table.faces[used], progress=True)
+        if model is recognizer and stored is not None:
+            templates = stored
+        else:
+            templates = np.zeros((len(view2_table.faces), recognizer.embedding_dim), np.float32)
+            templates[used] = model.embed(view2_table.faces[used], progress=True)
         distances[chosen] = model.distance(templates[view2_pairs.first[chosen]], templates[view2_pairs.second[chosen]])
     view2_figures, view2_points = pair_figures(distances, view2_pairs.same, view2_pairs.folds, fars)
-    view2_figures.update(undetected_faces(list(groups.values())))
+    view2_figures.update(undetected_faces([model for model in groups.values() if model is not recognizer or stored is None]))
     view2_figures["thresholds"] = {f"{far:g}": dict(zip(("distance", "achieved_fmr"), threshold_at_fmr(distances[~view2_pairs.same], far))) for far in fars}
     points = [{"recognizer": recognizer.name, "protocol": "view1_test", **p} for p in view1_points]
     points += [{"recognizer": recognizer.name, "protocol": "view2", **p} for p in view2_points]
