@@ -1,6 +1,10 @@
-"""faceleak-cloak on a folder: real LFW photos are cloaked within the budget at full resolution, a photo
-with no face and a corrupt file are reported by name, and the run ends with a one-line summary."""
+"""faceleak-cloak on a folder: real LFW photos are cloaked within the budget at full resolution, upright and
+without metadata, a GIF written as PNG, each with its SSIM; a photo with no face, a corrupt file, a file that
+is no photo and an output that exists already are reported by name; the originals are never written over;
+and the run ends with a one-line summary."""
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +14,9 @@ from PIL import Image
 
 from faceleak.io import save_weights
 from faceleak.models.facenet import convert_opencv_graph
-from faceleak.systems.cloak.tool import main, read_photo
+from faceleak.data.images import BadImageError
+from faceleak.systems.cloak import tool
+from faceleak.systems.cloak.tool import main, output_path, read_photo, write_photo
 from tests.conftest import PROJECT
 
 EPSILON = 8
@@ -40,24 +46,57 @@ def photos(tmp_path, lfw_sample) -> Path:
     Image.open(lfw_sample / "Abel_Pacheco" / "Abel_Pacheco_0001.jpg").save(folder / "Abel_Pacheco_0001.png")  # lossless: the bound is exact
     Image.fromarray(np.full((120, 90, 3), 200, np.uint8)).save(folder / "wall.png")
     (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    (folder / "notes.txt").write_text("not a photo")
     return folder
 
 
 def test_cloak_command_on_a_folder(photos, tmp_path, facenet_dir, quick_params, capsys):
     out = tmp_path / "out"
+    before = {path.name: path.read_bytes() for path in photos.iterdir()}
     status = main([str(photos), str(out), "--epsilon", str(EPSILON), "--params", str(quick_params), "--models", str(facenet_dir)])
     captured = capsys.readouterr()
     assert status == 1  # some photos could not be cloaked
+    assert {path.name: path.read_bytes() for path in photos.iterdir()} == before  # the originals untouched
     assert sorted(path.name for path in out.iterdir()) == ["Aaron_Peirsol_0001.jpg", "Abel_Pacheco_0001.png"]
     summary = captured.out.strip().splitlines()[-1]
     assert summary.startswith("faceleak-cloak: 2 photo(s) cloaked") and "no face: 1 (wall.png)" in summary and "unreadable: 1 (broken.jpg)" in summary
+    assert "skipped: 1 (notes.txt)" in summary and "notes.txt is not a photo" in captured.err
     assert "broken.jpg is corrupt or unreadable" in captured.err
+    assert "Abel_Pacheco_0001.png: 1 face(s), SSIM 0." in captured.out
     for name in ("Aaron_Peirsol_0001.jpg", "Abel_Pacheco_0001.png"):
         original, cloaked = read_photo(photos / name), read_photo(out / name)
         assert cloaked.shape == original.shape  # full resolution, grey stays grey
         assert np.abs(cloaked.astype(int) - original.astype(int)).mean() > 0.5
+        assert stat.S_IMODE((out / name).stat().st_mode) == 0o666 & ~_umask()  # a new file of the user's, not 0600
     lossless = np.abs(read_photo(out / "Abel_Pacheco_0001.png").astype(int) - read_photo(photos / "Abel_Pacheco_0001.png").astype(int))
     assert lossless.max() <= EPSILON
+    again = main([str(photos), str(out), "--epsilon", str(EPSILON), "--params", str(quick_params), "--models", str(facenet_dir)])
+    assert again == 1 and "exists; not written over (add --force" in capsys.readouterr().err
+
+
+def test_cloak_command_refuses_the_photo_folder_as_destination(photos, facenet_dir, quick_params, capsys):
+    before = {path.name: path.read_bytes() for path in photos.iterdir()}
+    assert main([str(photos), str(photos / "." ), "--params", str(quick_params), "--models", str(facenet_dir)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is the photo folder; choose another folder" in err[0]
+    assert {path.name: path.read_bytes() for path in photos.iterdir()} == before
+
+
+def test_photos_are_read_upright_and_written_without_metadata(tmp_path, monkeypatch):
+    wide = np.zeros((20, 40, 3), np.uint8)
+    wide[:, :20] = 255
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees to view
+    exif[0x8825] = {2: (1.0, 2.0, 3.0)}  # a GPS position
+    Image.fromarray(wide).save(tmp_path / "turned.jpg", exif=exif, quality=100)
+    photo = read_photo(tmp_path / "turned.jpg")
+    assert photo.shape == (40, 20, 3)  # shown upright: 90 degrees turned
+    write_photo(photo, tmp_path / "out.jpg")
+    assert not Image.open(tmp_path / "out.jpg").getexif()
+    assert output_path(Path("a/b.GIF"), Path("c")) == Path("c/b.png")
+    monkeypatch.setattr(tool, "MAX_PIXELS", 100)
+    with pytest.raises(BadImageError, match="has 40x20 pixels, above the"):
+        read_photo(tmp_path / "turned.jpg")
 
 
 def test_cloak_command_names_missing_weights_and_a_missing_folder(tmp_path, facenet_dir, quick_params, capsys):
@@ -65,3 +104,9 @@ def test_cloak_command_names_missing_weights_and_a_missing_folder(tmp_path, face
     assert "facenet.pt do not exist" in capsys.readouterr().err
     assert main([str(tmp_path / "nowhere"), str(tmp_path / "out"), "--params", str(quick_params), "--models", str(facenet_dir)]) == 1
     assert "photo folder" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
