@@ -6,18 +6,22 @@ import pytest
 import torch
 import yaml
 
-from faceleak.attacks.sparse_code import DecoyClassifier, LearningAdversary, average_decoding, code_features, guess, partial_code
+from faceleak.attacks.sparse_code import (
+    DecoyClassifier, InvariantReader, LearningAdversary, average_decoding, code_features, guess, invariant_features, partial_code,
+)
 from faceleak.defenses.sparse_sharing import WrongKeyError, share, unlock
 from faceleak.models.sparse_autoencoder import (
     CodeError, SparseAutoencoder, SparseAutoencoderConfig, load_sparse_autoencoder, save_sparse_autoencoder, top_k,
 )
 from faceleak.params import ParamsError
 from faceleak.systems.encryption.params import parse_encryption_params
-from faceleak.systems.encryption.steps import attack_scheme, code_similarity_auc, linkability_pairs, pixels, split_rows, train_autoencoder
+from faceleak.systems.encryption.steps import (
+    attack_scheme, code_similarity_auc, codec_at_bytes, linkability_pairs, pca_quality_by_k, pixels, share_bytes, split_rows, train_autoencoder,
+)
 from faceleak.training import FitSettings
 from tests.conftest import PROJECT
 
-TINY = SparseAutoencoderConfig(image_size=16, widths=(2, 2, 4), code_size=32, groups=2, group_layers=2, k=6)
+TINY = SparseAutoencoderConfig(image_size=16, widths=(2, 2, 4), code_channels=2, k=6)  # code 2 x 4 x 4 = 32
 
 
 def _codes(count: int = 12, size: int = 32, k: int = 6, seed: int = 0) -> np.ndarray:
@@ -145,16 +149,20 @@ def test_averaging_and_learning_adversaries_run_on_shares():
     assert torch.equal(learner.run(published), again.run(published))
 
 
-def test_training_is_seeded(tmp_path):
-    params = parse_encryption_params(_raw_params({"train": {"epochs": 1, "batch_size": 8, "learning_rate": 0.002, "patience": 1}}))
+def test_training_is_seeded_in_both_phases_and_records_the_curve(tmp_path):
+    fit = {"epochs": 1, "batch_size": 8, "learning_rate": 0.002, "patience": 1}
+    params = parse_encryption_params(_raw_params({"train": fit, "identity": {"recognizer": "facenet", "weight": 0.1, "train": fit}}))
     faces = torch.rand(24, 1, 64, 64, generator=torch.Generator().manual_seed(0))
     results = []
     for _ in range(2):
         torch.manual_seed(0)
-        model = SparseAutoencoder(SparseAutoencoderConfig(widths=(2, 2, 2, 2, 2), code_size=64, groups=2, k=8))
-        history, _ = train_autoencoder(model, faces[:16], faces[16:], params)
-        results.append((history.val_loss, model(faces[:2])))
-    assert results[0][0] == results[1][0] and torch.equal(results[0][1], results[1][1])
+        surrogate = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 9, stride=8), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()).requires_grad_(False)
+        model = SparseAutoencoder(SparseAutoencoderConfig(widths=(2, 2, 2, 2), code_channels=1, k=8))
+        training = train_autoencoder(model, {"train": faces[:16], "val": faces[16:]}, params, surrogate, lambda m: {"psnr_db": 1.0})
+        results.append((training.histories, model(faces[:2])))
+        assert list(training.histories) == ["pixel", "identity"] and [row["phase"] for row in training.curve] == ["pixel", "identity"]
+    assert [h.val_loss for h in results[0][0].values()] == [h.val_loss for h in results[1][0].values()]
+    assert torch.equal(results[0][1], results[1][1])
 
 
 def test_splits_are_identity_disjoint():
@@ -191,13 +199,15 @@ def test_params_check_the_model_and_k():
         parse_encryption_params(_raw_params({"model": {**_raw_params({})["encryption"]["model"], "image_size": 60}}))
     with pytest.raises(ParamsError, match="'encryption.model' does not make a network: k = 2000"):
         parse_encryption_params(_raw_params({"model": {**_raw_params({})["encryption"]["model"], "k": 2000}}))
+    with pytest.raises(ParamsError, match=r"'encryption.judges' = \['facenet', 'dlib'\] is not allowed; .* white-box"):
+        parse_encryption_params(_raw_params({"judges": ["facenet", "dlib"]}))
     with pytest.raises(ParamsError, match="'encryption.schemes'"):
         parse_encryption_params(_raw_params({"schemes": ["rot13"]}))
 
 
 def test_attack_scheme_keeps_the_owners_keys_from_the_adversaries():
     raw = _raw_params({
-        "model": {"image_size": 16, "widths": [2, 2, 4], "code_size": 32, "groups": 2, "group_layers": 2, "k": 6},
+        "model": {"image_size": 16, "widths": [2, 2, 4], "code_channels": 2, "k": 6},
         "ks": [6], "codes": 8,
         "adversaries": {"known_fraction": 0.5, "learning_images": 8, "learning": {"epochs": 1, "batch_size": 4, "learning_rate": 0.001, "patience": 1}, "classifier_faces": 8},
     })
@@ -216,3 +226,26 @@ def test_attack_scheme_keeps_the_owners_keys_from_the_adversaries():
         lucky = (readers["guesser"] == readers["key-holder"]).all(axis=(1, 2, 3)).sum()
         assert lucky < 20, f"{scheme}: the guesser hit the true code {lucky} times of 40 (chance 5)"
         assert outcome.decoy_classifier["true_code_picked"]["total"] == 60
+
+
+def test_invariant_features_are_the_same_for_a_code_its_decoys_and_any_permutation():
+    code = np.zeros(64, np.float32)
+    code[[3, 9, 40]] = [0.5, -2.0, 1.0]
+    shared = share(code[None], 4, "keyed", seed=3)
+    features = invariant_features(shared.codes[0])
+    assert (features == invariant_features(code)).all()
+    faces = torch.rand(20, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    codes = np.random.default_rng(0).normal(size=(20, 64)).astype(np.float32)
+    assert InvariantReader().fit(codes, faces).run(codes[:3]).shape == (3, 1, 4, 4)
+
+
+def test_pca_baseline_and_codecs():
+    generator = torch.Generator().manual_seed(0)
+    faces = torch.rand(80, 1, 8, 8, generator=generator)
+    rows = pca_quality_by_k(faces[:60], faces[60:], (4, 16, 48, 256))  # 256 > 60 training faces: left out
+    assert [row["k"] for row in rows] == [4, 16, 48] and rows[0]["psnr_db"] < rows[1]["psnr_db"] < rows[2]["psnr_db"]
+    assert share_bytes(8, 128, 1024) == 8 * 128 * 4 and share_bytes(1, 10, 256) == 30
+    originals = pixels(faces[:4])
+    for codec in ("JPEG", "WEBP"):
+        decoded, size = codec_at_bytes(originals, 600, codec)
+        assert decoded.shape == originals.shape and size <= 600

@@ -48,8 +48,9 @@ TINY = {
         "detector": {"photos": 2, "steps": 1, "judges": ["mtcnn", "dlib_hog"]},
     },
     "encryption": {
-        "model": {"widths": [2, 2, 2, 2, 4], "code_size": 64, "groups": 2, "k": 8},
+        "model": {"widths": [2, 2, 2, 4], "code_channels": 1, "k": 8},
         "train": {"epochs": 1},
+        "identity": {"train": {"epochs": 1}},
         "ks": [4, 8],
         "codes": 3,
         "adversaries": {"learning_images": 16, "learning": {"epochs": 1}, "classifier_faces": 8},
@@ -179,8 +180,9 @@ def test_dvc_repro_end_to_end(tmp_path, mirror):
     attacked = _assert_finite(project / "metrics/encryption_attack.json")
     assert set(attacked["schemes"]) == {"index", "keyed"} and "key-holder (keyed)" in attacked["quality"]
     encrypted = _assert_finite(project / "metrics/encryption.json")
-    assert set(encrypted["judges"]) == {"facenet", "dlib", "mobilefacenet"}
-    for figure in ("encryption_grid.png", "encryption_psnr_by_k.png"):
+    assert set(encrypted["judges"]) == {"dlib", "mobilefacenet"}
+    assert list(trained["phases"]) == ["pixel", "identity"] and [row["phase"] for row in trained["curve"]] == ["pixel", "identity"]
+    for figure in ("encryption_grid.png", "encryption_psnr_by_k.png", "encryption_curve.png"):
         assert (project / "plots" / figure).stat().st_size > 1000
 
     for page in ("spine.md", "openset.md", "model_inversion.md", "verification.md", "cloak.md", "encryption.md", "headline.md"):

@@ -7,7 +7,8 @@ codes and the public decoder, never the key.
 - :func:`average_decoding`: every published code decoded, the faces averaged;
 - :class:`LearningAdversary`: its own decoder, trained on faces of other people that it shares itself
   under the scheme (so it knows their true codes);
-- :class:`DecoyClassifier`: tries to tell the true code from the decoys by the codes alone.
+- :class:`DecoyClassifier`: tries to tell the true code from the decoys by the codes alone;
+- :class:`InvariantReader`: reads the face from what a secret permutation of the entries leaves.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from faceleak.defenses.sparse_sharing import SharedCodes, share
@@ -66,7 +70,7 @@ class LearningAdversary:
         codes, val_codes = (self._own_shares(encoder, images, scheme, count, self.seed + 1000 * offset) for offset, images in enumerate((faces, val_faces)))
         torch.manual_seed(self.seed)
         self.model = SparseAutoencoder(encoder.config)
-        decoder = nn.ModuleList([self.model.from_code, self.model.decoder])
+        decoder = self.model.decoder
         optimizer = torch.optim.Adam(decoder.parameters(), lr=self.settings.learning_rate)
         loss = nn.functional.binary_cross_entropy
         self.history = fit(
@@ -119,3 +123,26 @@ class DecoyClassifier:
         count = shared.codes.shape[1]
         scores = self.trees.predict_proba(code_features(shared.codes.reshape(-1, shared.codes.shape[2])))[:, 1]
         return scores.reshape(-1, count).argmax(1)
+
+
+def invariant_features(codes: np.ndarray) -> np.ndarray:
+    """What a secret permutation of a code's entries leaves: its magnitudes sorted (largest first) and the
+    signs' count; the same for the true code and its decoys, whose values are the true ones shuffled."""
+    magnitudes = -np.sort(-np.abs(codes), axis=-1)
+    return np.concatenate([magnitudes, (codes > 0).sum(-1, keepdims=True), (codes < 0).sum(-1, keepdims=True)], axis=-1)
+
+
+class InvariantReader:
+    """A reader without the key who uses what no permutation hides: ridge regression from the published
+    codes' invariant features to the face, fitted on public faces shared by the reader itself."""
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        self.regression = make_pipeline(StandardScaler(), Ridge(alpha=alpha))
+
+    def fit(self, codes: np.ndarray, faces: torch.Tensor) -> InvariantReader:
+        self.regression.fit(invariant_features(codes), faces.flatten(1).numpy())
+        self.shape = faces.shape[1:]
+        return self
+
+    def run(self, codes: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(self.regression.predict(invariant_features(codes))).float().clamp(0, 1).view(-1, *self.shape)

@@ -1,10 +1,11 @@
-"""The grouped top-k sparse autoencoder of the encryption system (after Ferdowsi et al., ICASSP 2020).
+"""The sparse autoencoder of the encryption system (after Ferdowsi et al., ICASSP 2020, with a spatial code).
 
-Encoder: blocks of parallel 1x1 / 3x3 / 5x5 convolutions, concatenated, batch-normalised, ReLU, then
-2x2 max-pooling; the pooled features pass through stacked grouped linear layers (each group of feature
-channels maps to its own slice of the code) to a dense code, of which a top-k activation keeps the k
-largest-magnitude entries. Decoder: the mirror, grouped linear layers back to the feature map, then
-blocks of 2x upsampling and parallel 5x5 / 3x3 / 1x1 convolutions, a sigmoid to pixels in [0, 1].
+Encoder: a 3x3 convolution, then per level a residual block and a strided 4x4 convolution that halves the
+side (``widths``: the channels of each level, the last one the code's level), a residual block and a 1x1
+convolution to ``code_channels`` maps: the dense code, (code_channels, side, side) flattened, of which a
+top-k activation keeps the k largest-magnitude entries. The code keeps where in the face each entry acts
+(64x64 becomes 8x8, not 2x2 as in the grouped-linear design it replaced). Decoder: the mirror, nearest
+2x upsampling and a 3x3 convolution per level, residual blocks, a sigmoid to pixels in [0, 1].
 """
 
 from __future__ import annotations
@@ -24,31 +25,27 @@ class CodeError(FaceleakError, ValueError):
 
 @dataclass(frozen=True)
 class SparseAutoencoderConfig:
-    """Shape of the network: input side and channels, branch widths per block, code size, groups, k."""
+    """Shape of the network: input side and channels, channels per level, code maps, k."""
 
     image_size: int = 64
     channels: int = 1
-    widths: tuple[int, ...] = (8, 16, 32, 48, 64)
-    code_size: int = 1024
-    groups: int = 4
-    group_layers: int = 2
+    widths: tuple[int, ...] = (16, 32, 64, 64)
+    code_channels: int = 16
     k: int = 128
 
     def __post_init__(self) -> None:
-        side = self.image_size >> len(self.widths)
-        if side < 1 or side << len(self.widths) != self.image_size:
-            raise ValueError(f"image_size {self.image_size} must be a multiple of 2^{len(self.widths)} (one halving per block)")
-        if self.code_size % self.groups or (3 * self.widths[-1]) % self.groups:
-            raise ValueError(f"code_size {self.code_size} and the last block's {3 * self.widths[-1]} channels must divide into {self.groups} groups")
+        halvings = len(self.widths) - 1
+        if len(self.widths) < 2 or self.image_size % (1 << halvings):
+            raise ValueError(f"image_size {self.image_size} must be a multiple of 2^{halvings} (one halving per level after the first)")
         check_k(self.k, self.code_size)
 
     @property
-    def feature_side(self) -> int:
-        return self.image_size >> len(self.widths)
+    def code_side(self) -> int:
+        return self.image_size >> (len(self.widths) - 1)
 
     @property
-    def feature_size(self) -> int:
-        return 3 * self.widths[-1] * self.feature_side**2
+    def code_size(self) -> int:
+        return self.code_channels * self.code_side**2
 
 
 def check_k(k: int, code_size: int) -> int:
@@ -65,26 +62,15 @@ def top_k(code: torch.Tensor, k: int) -> torch.Tensor:
     return torch.zeros_like(code).scatter(-1, kept, code.gather(-1, kept))
 
 
-class ParallelConvolutions(nn.Module):
-    """Parallel convolutions of the given odd kernel sizes, concatenated, batch-normalised, ReLU."""
+class Residual(nn.Module):
+    """x + conv(relu(conv(relu(x)))), 3x3 convolutions keeping the channels."""
 
-    def __init__(self, in_channels: int, width: int, kernels: tuple[int, ...]) -> None:
+    def __init__(self, channels: int) -> None:
         super().__init__()
-        self.branches = nn.ModuleList(nn.Conv2d(in_channels, width, size, padding=size // 2) for size in kernels)
-        self.norm = nn.BatchNorm2d(width * len(kernels))
+        self.first, self.second = (nn.Conv2d(channels, channels, 3, padding=1) for _ in range(2))
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.norm(torch.cat([branch(images) for branch in self.branches], dim=1)))
-
-
-def grouped_linear_stack(sizes: list[int], groups: int) -> nn.Sequential:
-    """Grouped linear layers (1x1 grouped convolutions on a length-1 sequence) between ``sizes``, ReLU between them."""
-    layers: list[nn.Module] = []
-    for index, (inputs, outputs) in enumerate(zip(sizes, sizes[1:])):
-        layers.append(nn.Conv1d(inputs, outputs, 1, groups=groups))
-        if index < len(sizes) - 2:
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return features + self.second(torch.relu(self.first(torch.relu(features))))
 
 
 class SparseAutoencoder(nn.Module):
@@ -93,26 +79,19 @@ class SparseAutoencoder(nn.Module):
     def __init__(self, config: SparseAutoencoderConfig) -> None:
         super().__init__()
         self.config = config
-        widths, channels = config.widths, config.channels
-        self.encoder = nn.Sequential(
-            *(nn.Sequential(ParallelConvolutions(inputs, width, (1, 3, 5)), nn.MaxPool2d(2)) for inputs, width in zip([channels, *(3 * w for w in widths[:-1])], widths))
-        )
-        steps = [config.feature_size] + [config.code_size] * config.group_layers
-        self.to_code = grouped_linear_stack(steps, config.groups)
-        self.from_code = grouped_linear_stack(steps[::-1], config.groups)
-        reversed_widths = widths[::-1]
-        self.decoder = nn.Sequential(
-            *(
-                nn.Sequential(nn.Upsample(scale_factor=2), ParallelConvolutions(3 * inputs, width, (5, 3, 1)))
-                for inputs, width in zip(reversed_widths, [*reversed_widths[1:], reversed_widths[-1]])
-            ),
-            nn.Conv2d(3 * reversed_widths[-1], channels, 1),
-        )
+        widths = config.widths
+        encoder: list[nn.Module] = [nn.Conv2d(config.channels, widths[0], 3, padding=1)]
+        for inputs, outputs in zip(widths, widths[1:]):
+            encoder += [Residual(inputs), nn.Conv2d(inputs, outputs, 4, stride=2, padding=1)]
+        self.encoder = nn.Sequential(*encoder, Residual(widths[-1]), nn.ReLU(), nn.Conv2d(widths[-1], config.code_channels, 1))
+        decoder: list[nn.Module] = [nn.Conv2d(config.code_channels, widths[-1], 3, padding=1), Residual(widths[-1])]
+        for inputs, outputs in zip(widths[::-1], widths[-2::-1]):
+            decoder += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(inputs, outputs, 3, padding=1), Residual(outputs)]
+        self.decoder = nn.Sequential(*decoder, nn.ReLU(), nn.Conv2d(widths[0], config.channels, 3, padding=1))
 
     def dense_code(self, images: torch.Tensor) -> torch.Tensor:
         """The code before the top-k activation (N, code_size)."""
-        features = self.encoder(images)
-        return self.to_code(features.flatten(1, -1)[..., None]).squeeze(-1)
+        return self.encoder(images).flatten(1)
 
     def encode(self, images: torch.Tensor, k: int | None = None) -> torch.Tensor:
         """Top-k sparse codes (``k`` defaults to the trained one)."""
@@ -121,9 +100,8 @@ class SparseAutoencoder(nn.Module):
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """Faces in [0, 1] from codes (N, code_size); a :class:`CodeError` for any other shape."""
         check_code_shape(codes, self.config.code_size)
-        config = self.config
-        features = self.from_code(codes[..., None]).view(len(codes), 3 * config.widths[-1], config.feature_side, config.feature_side)
-        return torch.sigmoid(self.decoder(features))
+        side = self.config.code_side
+        return torch.sigmoid(self.decoder(codes.view(len(codes), self.config.code_channels, side, side)))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(images))

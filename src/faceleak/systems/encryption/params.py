@@ -32,6 +32,19 @@ class AdversaryParams:
     classifier_faces: int
 
 
+IDENTITY_SURROGATES = ("facenet",)  # recognizers the autoencoder's identity loss can run through (differentiable)
+
+
+@dataclass(frozen=True)
+class IdentityParams:
+    """The training's second phase: ``weight`` x (1 - cosine) through the frozen ``recognizer`` (white-box for
+    this system, so never one of its judges), with its own fit settings (0 epochs: pixels only)."""
+
+    recognizer: str
+    weight: float
+    train: FitSettings
+
+
 @dataclass(frozen=True)
 class EncryptionParams:
     seed: int
@@ -42,6 +55,7 @@ class EncryptionParams:
     split: SplitParams
     model: SparseAutoencoderConfig
     train: FitSettings
+    identity: IdentityParams
     engine: str  # the training's engine on this device: bf16 (autocast) or fp32
     ks: tuple[int, ...]
     codes: int
@@ -53,9 +67,9 @@ class EncryptionParams:
     fmrs: tuple[float, ...]
 
 
-def _fit_settings(section: Section) -> FitSettings:
+def _fit_settings(section: Section, least_epochs: int = 1) -> FitSettings:
     return FitSettings(
-        epochs=section.integer("epochs", 1),
+        epochs=section.integer("epochs", least_epochs),
         batch_size=section.integer("batch_size", 1),
         learning_rate=section.number("learning_rate", 0.0, 1.0, low_open=True),
         patience=section.integer("patience", 1),
@@ -72,13 +86,16 @@ def parse_encryption_params(raw: dict) -> EncryptionParams:
             image_size=model.integer("image_size", 8),
             channels=shared.image.channels,
             widths=model.integers("widths", 1),
-            code_size=model.integer("code_size", 2),
-            groups=model.integer("groups", 1),
-            group_layers=model.integer("group_layers", 1),
+            code_channels=model.integer("code_channels", 1),
             k=model.integer("k", 1),
         )
     except ValueError as error:
         raise ParamsError(f"params: 'encryption.model' does not make a network: {error}") from error
+    identity = section.section("identity")
+    judges = section.choices("judges", recognizer_names())
+    surrogate = identity.choice("recognizer", IDENTITY_SURROGATES)
+    if surrogate in judges:
+        raise ParamsError(f"params: 'encryption.judges' = {list(judges)} is not allowed; expected recognizers other than {surrogate} (encryption.identity.recognizer trains the autoencoder: white-box, not a judge)")
     ks = section.integers("ks", 1)
     if max(ks) > config.code_size:
         raise ParamsError(f"params: 'encryption.ks' = {list(ks)} is not allowed; expected integers in 1..{config.code_size} (encryption.model.code_size)")
@@ -91,6 +108,7 @@ def parse_encryption_params(raw: dict) -> EncryptionParams:
         split=SplitParams(val_fraction=split.number("val_fraction", 0.0, 0.5, low_open=True), test_fraction=split.number("test_fraction", 0.0, 0.5, low_open=True)),
         model=config,
         train=_fit_settings(section.section("train")),
+        identity=IdentityParams(surrogate, identity.number("weight", 0.0, 10.0), _fit_settings(identity.section("train"), least_epochs=0)),
         engine=section.engine("engine", shared.device),
         ks=ks,
         codes=section.integer("codes", 2),
@@ -103,7 +121,7 @@ def parse_encryption_params(raw: dict) -> EncryptionParams:
         ),
         test_images=evaluation.integer("test_images", 2),
         linkability_pairs=evaluation.integer("linkability_pairs", 1),
-        judges=section.choices("judges", recognizer_names()),
+        judges=judges,
         fmrs=section.numbers("fmrs", 0.0, 0.5, low_open=True),
     )
 

@@ -4,22 +4,28 @@ classifier, code linkability, and the recognizers' verdict on each reconstructio
 
 from __future__ import annotations
 
-import math
+import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import count
 
 import numpy as np
 import torch
+from PIL import Image
 from sklearn.metrics import roc_auc_score
+from torch import nn
 
-from faceleak.attacks.sparse_code import DecoyClassifier, LearningAdversary, average_decoding, decode, guess, partial_code
+from faceleak.attacks.sparse_code import (
+    DecoyClassifier, InvariantReader, LearningAdversary, average_decoding, decode, guess, invariant_features, partial_code,
+)
 from faceleak.data.images import to_uint8
 from faceleak.data.splits import identity_split
 from faceleak.device import active_device
 from faceleak.defenses.sparse_sharing import SharedCodes, share, unlock
 from faceleak.metrics.image import psnr_db, ssim
 from faceleak.metrics.rates import rate
+from faceleak.models.facenet import standardize
 from faceleak.models.recognizers import Recognizer
 from faceleak.models.sparse_autoencoder import SparseAutoencoder
 from faceleak.systems.encryption.params import EncryptionParams
@@ -50,36 +56,63 @@ def pixels(images: torch.Tensor) -> np.ndarray:
     return to_uint8(images.mul(2).sub(1).expand(-1, 3, -1, -1))[..., : images.shape[1]]
 
 
-def one_cycle_rate(peak: float, step: int, total: int, warmup: float = 0.3) -> float:
-    """A one-cycle learning rate: cosine rise from ``peak / 25`` to ``peak`` over the first ``warmup`` of
-    ``total`` steps, then cosine decay towards zero."""
-    rise = max(1, round(warmup * total))
-    if step < rise:
-        return peak / 25 + (peak - peak / 25) * 0.5 * (1 - math.cos(math.pi * step / rise))
-    return peak * 0.5 * (1 + math.cos(math.pi * min(step - rise, total - rise) / max(1, total - rise)))
+@dataclass
+class Training:
+    """What training left: each phase's history, the quality curve (one row per epoch: minutes so far, the
+    validation faces' PSNR and the curve judges' acceptance at the first FMR) and the minutes in all."""
+
+    histories: dict[str, FitHistory]
+    curve: list[dict]
+    minutes: float
 
 
-def train_autoencoder(model: SparseAutoencoder, train: torch.Tensor, val: torch.Tensor, params: EncryptionParams) -> tuple[FitHistory, float]:
-    """Fit with binary cross-entropy and Adam under a one-cycle learning rate (bf16 autocast if asked),
-    early stopping on the validation faces; the history and minutes."""
-    loss = torch.nn.functional.binary_cross_entropy
-    optimizer = torch.optim.Adam(model.parameters(), lr=params.train.learning_rate)
-    steps, total = count(), params.train.epochs * -(-len(train) // params.train.batch_size)
-    device = active_device()
+def surrogate_templates(surrogate: nn.Module, faces: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+    """The identity surrogate's unit templates of grey faces in [0, 1] (N, 1, S, S), with gradients."""
+    return torch.cat([nn.functional.normalize(surrogate(standardize(batch.expand(-1, 3, -1, -1) * 2 - 1)), dim=1) for batch in faces.split(batch_size)])
 
-    def batch_loss(rows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        for group in optimizer.param_groups:
-            group["lr"] = one_cycle_rate(params.train.learning_rate, next(steps), total)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=params.engine == "bf16"):
-            decoded = model(train[rows].to(device))
-        return loss(decoded.float(), train[rows].to(device))
 
-    def val_loss() -> float:
-        return float(np.mean([loss(model(batch.to(device)), batch.to(device)).item() for batch in val.split(512)]))
+def train_autoencoder(
+    model: SparseAutoencoder, faces: dict[str, torch.Tensor], params: EncryptionParams, surrogate: nn.Module | None, curve: Callable[[SparseAutoencoder], dict]
+) -> Training:
+    """Fit in two phases, each with Adam under torch's one-cycle schedule and early stopping on the validation
+    faces: pixel MSE alone (``train``), then MSE plus ``identity.weight`` x (1 - cosine) between the frozen
+    ``surrogate``'s templates of the decoded and the original face (``identity``). ``curve(model)`` gives the
+    quality figures recorded after every epoch."""
+    device, started, rows = active_device(), time.perf_counter(), []
+    train, val = faces["train"].to(device), faces["val"].to(device)
+    phases = {"pixel": (params.train, 0.0), "identity": (params.identity.train, params.identity.weight)}
+    targets = {}
+    if params.identity.train.epochs and surrogate is not None:
+        with torch.no_grad():
+            targets = {"train": surrogate_templates(surrogate, train), "val": surrogate_templates(surrogate, val)}
+    histories = {}
+    for phase, (settings, weight) in phases.items():
+        if settings.epochs == 0:
+            continue
+        optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
+        schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, settings.learning_rate, total_steps=settings.epochs * -(-len(train) // settings.batch_size))
+        steps = count()
 
-    started = time.perf_counter()
-    history = fit(model, batch_loss, len(train), val_loss, optimizer, params.train, params.seed, "sparse autoencoder")
-    return history, (time.perf_counter() - started) / 60
+        def loss(images: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=params.engine == "bf16"):
+                decoded = model(images)
+            value = nn.functional.mse_loss(decoded.float(), images)
+            if weight:
+                value = value + weight * (1 - (surrogate_templates(surrogate, decoded.float()) * target).sum(1).mean())
+            return value
+
+        def batch_loss(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+            if next(steps):
+                schedule.step()  # after the previous batch's optimiser step
+            return loss(train[batch], targets["train"][batch] if weight else None)
+
+        def val_loss() -> float:
+            value = float(np.mean([loss(val[part], targets["val"][part] if weight else None).item() for part in torch.arange(len(val)).split(256)]))
+            rows.append({"phase": phase, "epoch": len(rows) + 1, "minutes": (time.perf_counter() - started) / 60, **curve(model)})
+            return value
+
+        histories[phase] = fit(model, batch_loss, len(train), val_loss, optimizer, settings, params.seed, f"sparse autoencoder ({phase})")
+    return Training(histories, rows, (time.perf_counter() - started) / 60)
 
 
 def encode(model: SparseAutoencoder, faces: torch.Tensor, k: int | None = None, batch_size: int = 256) -> np.ndarray:
@@ -99,32 +132,67 @@ def quality_by_k(model: SparseAutoencoder, faces: torch.Tensor, ks: tuple[int, .
     return [{"k": k, **quality(originals, pixels(decode(model, encode(model, faces, k))))} for k in ks]
 
 
+PCA_KS = (64, 128, 256)  # the baseline's components: as many numbers as the code keeps nonzeros
+
+
+def pca_quality_by_k(train: torch.Tensor, test: torch.Tensor, ks: tuple[int, ...]) -> list[dict]:
+    """The linear baseline: PCA of the training faces, each test face projected on its first k components
+    (the ks that many training faces allow)."""
+    flat = train.flatten(1).double()
+    mean = flat.mean(0)
+    components = torch.linalg.svd(flat - mean, full_matrices=False).Vh
+    centred, originals = test.flatten(1).double() - mean, pixels(test)
+    rows = []
+    for k in (k for k in ks if k <= len(components)):
+        projected = (centred @ components[:k].T @ components[:k] + mean).clamp(0, 1).float().view_as(test)
+        rows.append({"k": k, **quality(originals, pixels(projected))})
+    return rows
+
+
+def curve_figures(faces: torch.Tensor, rows: np.ndarray, originals: np.ndarray, judges: dict[str, tuple[Recognizer, float]]) -> Callable[[SparseAutoencoder], dict]:
+    """The quality figures of a model in training: PSNR on all ``faces`` (model input) and, on ``rows`` of them,
+    the share each judge (recognizer, threshold) accepts as the person of ``originals`` (their uint8 crops)."""
+    references = {name: judge.embed(originals) for name, (judge, _) in judges.items()}
+
+    def figures(model: SparseAutoencoder) -> dict:
+        decoded = decode(model, encode(model, faces))
+        faces_out = pixels(decoded[rows])
+        accepted = {f"{name}_accepted": float((judge.distance(judge.embed(faces_out), references[name]) < threshold).mean()) for name, (judge, threshold) in judges.items()}
+        return {"psnr_db": quality(pixels(faces), pixels(decoded))["psnr_db"], **accepted}
+
+    return figures
+
+
 @dataclass(frozen=True)
 class SchemeOutcome:
     """One scheme on the test faces: the key-holder's and each adversary's uint8 reconstructions of the judged faces, how often
-    the decoy classifier picks the true code, and the AUC of linking two shared photos of one person."""
+    the decoy classifier picks the true code, and the AUC of linking two shared photos of one person (from the codes
+    the classifier picks, and from what no permutation hides: :func:`invariant_features`)."""
 
     reconstructions: dict[str, np.ndarray]
     decoy_classifier: dict
     linkability_auc: float | None
+    invariant_linkability_auc: float | None
 
 
 def attack_scheme(model: SparseAutoencoder, codes: np.ndarray, judged: np.ndarray, public: dict[str, torch.Tensor], links: tuple[np.ndarray, np.ndarray], scheme: str, params: EncryptionParams) -> SchemeOutcome:
     """Share the test ``codes`` (N, D) under ``scheme`` and attack the shares: every adversary on the
     ``judged`` rows; the decoy classifier (trained on ``public["classifier"]`` faces' shares) on all rows,
     and the codes it picks compared over the linkability pairs ``links``."""
-    seeds = {name: params.seed + offset for offset, name in enumerate(("owner", "classifier", "guesser", "partial code", "learning adversary"))}
+    seeds = {name: params.seed + offset for offset, name in enumerate(("owner", "classifier", "guesser", "partial code", "learning adversary", "invariant reader"))}
     shared = share(codes, params.codes, scheme, seeds["owner"])
     judged_shares = SharedCodes(shared.codes[judged], shared.index[judged], shared.seed[judged], scheme)
     published_true = judged_shares.codes[np.arange(len(judged)), judged_shares.index]
     public_codes = encode(model, public["learning"])
     learner = LearningAdversary(params.adversaries.learning, seeds["learning adversary"]).fit(model, public["learning"], public["val"], scheme, params.codes)
+    invariant = InvariantReader().fit(guess(share(public_codes, params.codes, scheme, seeds["invariant reader"]), seeds["invariant reader"]), public["learning"])
     adversaries = {
         KEY_HOLDER: decode(model, unlock(judged_shares)),
         "guesser": decode(model, guess(judged_shares, seeds["guesser"])),
         "partial code": decode(model, partial_code(published_true, params.adversaries.known_fraction, public_codes[public_codes != 0], seeds["partial code"])),
         "learning adversary": learner.run(published_true),
         "averaging": average_decoding(model, judged_shares),
+        "invariant reader": invariant.run(judged_shares.codes[:, 0]),
     }
     classifier = DecoyClassifier(params.seed).fit(share(encode(model, public["classifier"]), params.codes, scheme, seeds["classifier"]))
     picks = classifier.pick(shared)
@@ -132,7 +200,30 @@ def attack_scheme(model: SparseAutoencoder, codes: np.ndarray, judged: np.ndarra
         reconstructions={name: pixels(faces) for name, faces in adversaries.items()},
         decoy_classifier={"true_code_picked": rate(picks == shared.index), "chance": 1 / params.codes},
         linkability_auc=code_similarity_auc(shared.codes[np.arange(len(codes)), picks], *links),
+        invariant_linkability_auc=code_similarity_auc(invariant_features(shared.codes[:, 0]), *links),
     )
+
+
+def share_bytes(codes: int, k: int, code_size: int) -> int:
+    """Bytes of ``codes`` k-sparse codes stored as compactly as their entries allow: per nonzero, its
+    position (the fewest whole bytes that index ``code_size``) and its value as float16."""
+    return codes * k * (-(-int(np.ceil(np.log2(code_size))) // 8) + 2)
+
+
+def codec_at_bytes(faces: np.ndarray, budget: int, codec: str) -> tuple[np.ndarray, float]:
+    """Each uint8 grey face (N, S, S, 1) through ``codec`` (JPEG or WEBP) at the highest quality whose file fits
+    ``budget`` bytes (the lowest quality where none fits), decoded back; and the mean file size."""
+    decoded, sizes = [], []
+    for face in faces:
+        image = Image.fromarray(face[..., 0])
+        for level in range(100, 0, -1):
+            buffer = io.BytesIO()
+            image.save(buffer, format=codec, quality=level)
+            if buffer.tell() <= budget:
+                break
+        sizes.append(buffer.tell())
+        decoded.append(np.asarray(Image.open(buffer).convert("L"))[..., None])
+    return np.stack(decoded), float(np.mean(sizes))
 
 
 def linkability_pairs(people: np.ndarray, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
