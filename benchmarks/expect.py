@@ -75,7 +75,7 @@ def measure_verifier_step() -> dict[str, float]:
 
 
 def measure_autoencoder_step() -> dict[str, float]:
-    """``encryption_train``: the sparse autoencoder's training steps (params' network and batch) per engine."""
+    """``encryption_train``'s pixel phase: the sparse autoencoder's training steps (params' network and batch) per engine."""
     import torch
 
     from faceleak.models.sparse_autoencoder import SparseAutoencoder
@@ -88,7 +88,7 @@ def measure_autoencoder_step() -> dict[str, float]:
     for engine in ("fp32", "bf16"):
         torch.manual_seed(0)
         model = SparseAutoencoder(params.model).train()
-        loss = lambda: torch.nn.functional.binary_cross_entropy(model(images).float(), images)  # noqa: E731
+        loss = lambda: torch.nn.functional.mse_loss(model(images).float(), images)  # noqa: E731
         figures[f"{engine}_steps_per_s"] = _steps_per_s(_training_step(model, loss, engine), repeats=5)
     return figures
 
