@@ -3,6 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
+# 3.11.4 brought tarfile's extraction filters, which every archive this project unpacks goes through.
+if ! "$PYTHON" -c 'import sys, tarfile; sys.exit(not (sys.version_info >= (3, 11, 4) and hasattr(tarfile, "data_filter")))' 2>/dev/null; then
+    echo "setup.sh: error: $("$PYTHON" --version 2>&1) is too old: faceleak needs Python 3.11.4 or newer (safe archive extraction); set PYTHON=/path/to/python3.11" >&2
+    exit 1
+fi
 "$PYTHON" -m venv .venv
 pip=".venv/bin/pip"
 "$pip" install --quiet "pip==24.3.1" "setuptools==80.10.2"  # <81: dlib's model package needs pkg_resources
