@@ -3,7 +3,6 @@ without metadata, a GIF written as PNG, each with its SSIM; a photo with no face
 is no photo and an output that exists already are reported by name; the originals are never written over;
 and the run ends with a one-line summary."""
 
-import os
 import stat
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from PIL import Image
 
 from faceleak.io import save_weights
 from faceleak.models.facenet import convert_opencv_graph
+from faceleak.cli import new_file_mode
 from faceleak.data.images import BadImageError
 from faceleak.systems.cloak import tool
 from faceleak.systems.cloak.tool import main, output_path, read_photo, write_photo
@@ -67,7 +67,7 @@ def test_cloak_command_on_a_folder(photos, tmp_path, facenet_dir, quick_params, 
         original, cloaked = read_photo(photos / name), read_photo(out / name)
         assert cloaked.shape == original.shape  # full resolution, grey stays grey
         assert np.abs(cloaked.astype(int) - original.astype(int)).mean() > 0.5
-        assert stat.S_IMODE((out / name).stat().st_mode) == 0o666 & ~_umask()  # a new file of the user's, not 0600
+        assert stat.S_IMODE((out / name).stat().st_mode) == new_file_mode()  # a new file of the user's, not 0600
     lossless = np.abs(read_photo(out / "Abel_Pacheco_0001.png").astype(int) - read_photo(photos / "Abel_Pacheco_0001.png").astype(int))
     assert lossless.max() <= EPSILON
     again = main([str(photos), str(out), "--epsilon", str(EPSILON), "--params", str(quick_params), "--models", str(facenet_dir)])
@@ -104,9 +104,3 @@ def test_cloak_command_names_missing_weights_and_a_missing_folder(tmp_path, face
     assert "facenet.pt do not exist" in capsys.readouterr().err
     assert main([str(tmp_path / "nowhere"), str(tmp_path / "out"), "--params", str(quick_params), "--models", str(facenet_dir)]) == 1
     assert "photo folder" in capsys.readouterr().err and not (tmp_path / "out").exists()
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

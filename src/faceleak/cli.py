@@ -36,10 +36,11 @@ def error_line(program: str, error: Exception) -> int:
     return 1
 
 
-def _umask() -> int:
+def new_file_mode() -> int:
+    """The mode a new file of the user's gets (0o666 less the umask)."""
     mask = os.umask(0)
     os.umask(mask)
-    return mask
+    return 0o666 & ~mask
 
 
 @contextlib.contextmanager
@@ -48,4 +49,4 @@ def atomic_output(path: Path, private: bool = False) -> Iterator[Path]:
     the user's gets (``private``: readable by its owner only, for keys)."""
     with atomic_path(path) as temporary:
         yield temporary
-        os.chmod(temporary, 0o600 if private else 0o666 & ~_umask())
+        os.chmod(temporary, 0o600 if private else new_file_mode())
