@@ -16,7 +16,8 @@ from faceleak.models.ssd_mobilenet import load_ssd_mobilenet
 from faceleak.plots import reconstruction_grid
 from faceleak.stage import note_timing, start
 from faceleak.systems.cloak.params import WHITE_BOX_DETECTOR, load_cloak_params
-from faceleak.systems.cloak.steps import CLEAN, amplified, cloak_photos_from_ssd, detection_figures, quality_figures, true_faces
+from faceleak.systems.cloak.names import CLEAN
+from faceleak.systems.cloak.steps import amplified, cloak_photos_from_ssd, detection_figures, quality_figures, true_faces
 
 CLEANINGS = ("none", "jpeg")
 REFERENCE = "mtcnn"  # its central box on the clean photo is the true face

@@ -11,7 +11,8 @@ from faceleak.models.recognizers import load_recognizer, recognizer_names
 from faceleak.plots import metric_curves, write_csv
 from faceleak.stage import note_timing, start
 from faceleak.systems.cloak.params import load_cloak_params
-from faceleak.systems.cloak.steps import CLEAN, Cast, judge_cloaks, success_rows
+from faceleak.systems.cloak.names import CLEAN
+from faceleak.systems.cloak.steps import Cast, judge_cloaks, success_rows
 
 params = start(load_cloak_params)
 table = FaceTable.load("data/lfw/faces.npz")
@@ -27,10 +28,11 @@ for name, role in roles.items():
     results[name] = {"role": role, "thresholds": thresholds, "cells": judge_cloaks(judge, thresholds, table, cast, variants, stored["targets"], params)}
 write_json("metrics/cloak.json", {"fmrs": [f"{fmr:g}" for fmr in params.fmrs], "judges": results})
 quality = read_json("metrics/cloak_craft.json")["quality"]
-rows = [{**row, "ssim": quality[row["variant"]]["ssim"] if row["variant"] in quality else 1.0} for row in success_rows(results, f"{min(params.fmrs):g}")]
+rows = success_rows(results, f"{min(params.fmrs):g}", quality)
 write_csv("plots/cloak_success.csv", rows)
 as_crafted = [row for row in rows if row["cleaning"] == "none"]
-metric_curves("plots/cloak_dodging.png", [row for row in as_crafted if row["mode"] in ("clean", "dodging")], ["unmatched photos", "identification top-1 (NN)", "identification top-1 (linear)"], group="judge", x="epsilon")
-metric_curves("plots/cloak_impersonation.png", [row for row in as_crafted if row["mode"] in ("clean", "impersonation")], ["impersonation", "unmatched photos"], group="judge", x="epsilon")
-metric_curves("plots/cloak_ssim.png", [row for row in as_crafted if row["mode"] != "impersonation"], ["unmatched photos", "identification top-1 (NN)"], group="judge", x="ssim")
+uniform = [row for row in as_crafted if row["budget"] == "uniform"]
+metric_curves("plots/cloak_dodging.png", [row for row in uniform if row["mode"] in ("clean", "dodging")], ["unmatched photos", "identification top-1 (NN)", "identification top-1 (linear)"], group="judge", x="epsilon")
+metric_curves("plots/cloak_impersonation.png", [row for row in uniform if row["mode"] in ("clean", "impersonation")], ["impersonation", "unmatched photos"], group="judge", x="epsilon")
+metric_curves("plots/cloak_ssim.png", [row for row in as_crafted if row["mode"] != "impersonation"], ["unmatched photos", "identification top-1 (NN)"], group="curve", x="ssim")
 note_timing(judges=len(results))

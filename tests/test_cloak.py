@@ -1,15 +1,20 @@
 """Face cloaking: the L-infinity bound, seeded determinism, that the cloak moves the surrogate's template,
-the tracker's cleanings, the rate intervals, the cast and the scenarios, and the params' checks."""
+the perceptual budget (SSIM as scikit-image computes it, the contrast map, the SSIM floor), the tracker's
+cleanings, the rate intervals, the cast and the scenarios, and the params' checks."""
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 import yaml
+from PIL import Image
 
 from faceleak.data.degrade import CLEANINGS, CleaningSettings, clean
 from faceleak.data.images import to_uint8
 from faceleak.data.table import FaceTable
-from faceleak.defenses.cloak import CloakSettings, cloak, diverse_inputs, surrogate_templates
+from faceleak.defenses.cloak import CloakSettings, cloak, contrast_share, diverse_inputs, ssim_index, surrogate_templates, within_ssim_floor
+from faceleak.metrics.image import ssim
 from faceleak.metrics.rates import rate, wilson_interval
 from faceleak.models.recognizers import Recognizer
 from faceleak.params import ParamsError
@@ -134,4 +139,50 @@ def test_params_refuse_a_surrogate_as_judge():
     parse_cloak_params(raw)
     raw["cloak"]["judges"] = ["dlib", "facenet"]
     with pytest.raises(ParamsError, match="facenet, a surrogate"):
+        parse_cloak_params(raw)
+
+
+@pytest.fixture(scope="module")
+def lfw_faces(lfw_sample) -> np.ndarray:
+    """Real grey LFW photos' central 96x96, uint8 (N, 96, 96, 1)."""
+    paths = sorted(lfw_sample.rglob("*.jpg"))[:4]
+    return np.stack([np.asarray(Image.open(path).convert("L"))[77:173, 77:173, None] for path in paths])
+
+
+def test_ssim_index_is_scikit_images(lfw_faces):
+    faces = lfw_faces[:3]
+    noisy = np.clip(faces.astype(int) + np.random.default_rng(1).integers(-12, 13, faces.shape), 0, 255).astype(np.uint8)
+    np.testing.assert_allclose(ssim_index(unit_faces(faces).double(), unit_faces(noisy).double()).numpy(), ssim(faces, noisy), atol=1e-9)
+
+
+def test_the_budget_follows_contrast_and_the_floor_holds(lfw_faces):
+    faces = unit_faces(lfw_faces[:4])
+    share = contrast_share(faces, 0.25)
+    assert share.shape == (4, 1, *faces.shape[2:]) and 0.25 <= float(share.min()) < 0.5 and float(share.max()) == 1.0
+    flat = unit_faces(np.full((1, 32, 32, 1), 128, np.uint8))
+    assert torch.all(contrast_share(flat, 0.25) == 0.25)
+    change = (torch.rand(faces.shape, generator=torch.Generator().manual_seed(0)) * 2 - 1) * 16 / 127.5
+    kept = within_ssim_floor(faces, change, 0.95)
+    assert torch.all(ssim_index(faces, faces + kept) >= 0.95) and torch.all(kept.abs() <= change.abs())
+    assert torch.allclose(within_ssim_floor(faces, change * 1e-4, 0.95), change * 1e-4, atol=1e-7)  # already above the floor: untouched
+
+
+def test_a_mode_keeps_its_floor_and_its_bound():
+    faces = np.random.default_rng(2).integers(60, 200, (4, 32, 32, 1), dtype=np.uint8)
+    settings = replace(SETTINGS, ssim_floor=0.97, flat_share=0.25)
+    surrogate = _surrogate()
+    tensor = unit_faces(faces)
+    cloaked = to_uint8(cloak(tensor, {"s": surrogate}, {"s": torch.from_numpy(surrogate_templates(surrogate, tensor))}, None, settings, 0))[..., :1]
+    assert np.abs(cloaked.astype(int) - faces).max() <= settings.epsilon
+    assert ssim(faces, cloaked).min() >= 0.97  # after rounding to uint8 too
+
+
+def test_params_need_the_three_modes():
+    raw = yaml.safe_load((PROJECT / "params.yaml").read_text())
+    assert parse_cloak_params(raw).mode_settings("mid").ssim_floor == 0.95
+    del raw["cloak"]["modes"]["high"]
+    with pytest.raises(ParamsError, match="'cloak.modes' has low, mid; expected exactly low, mid, high"):
+        parse_cloak_params(raw)
+    raw["cloak"]["modes"]["high"] = {"epsilon": 16, "ssim_floor": 1.0}
+    with pytest.raises(ParamsError, match="'cloak.modes.high.ssim_floor' = 1.0 is not allowed"):
         parse_cloak_params(raw)

@@ -167,12 +167,15 @@ def test_dvc_repro_end_to_end(tmp_path, mirror):
     assert (project / "plots/verification_roc.png").stat().st_size > 1000
 
     craft = _assert_finite(project / "metrics/cloak_craft.json")
-    assert set(craft["quality"]) == {"dodging_8", "impersonation_8"} and craft["quality"]["dodging_8"]["linf_levels"] <= 8
+    assert set(craft["quality"]) == {"mode_low", "mode_mid", "mode_high", "dodging_8", "impersonation_8"} and craft["quality"]["dodging_8"]["linf_levels"] <= 8
+    assert all(craft["quality"][f"mode_{name}"]["below_floor"] == 0 for name in ("low", "mid", "high"))
     judged = _assert_finite(project / "metrics/cloak.json")
     assert {role["role"] for role in judged["judges"].values()} == {"independent", "surrogate, white-box"}
     detector = _assert_finite(project / "metrics/cloak_detector.json")
     assert set(detector["detectors"]) == {"ssd_mobilenet", "mtcnn", "dlib_hog"} and detector["photos"] == 2
-    for figure in ("cloak_grid.png", "cloak_dodging.png", "cloak_detector_grid.png"):
+    colour = _assert_finite(project / "metrics/cloak_colour.json")
+    assert colour["cloaked_photos"] == 45 and set(colour["quality"]) == {"mode_low", "mode_mid", "mode_high"}
+    for figure in ("cloak_grid.png", "cloak_dodging.png", "cloak_detector_grid.png", "cloak_colour_grid.png"):
         assert (project / "plots" / figure).stat().st_size > 1000
 
     trained = _assert_finite(project / "metrics/encryption_train.json")

@@ -139,10 +139,14 @@ def test_spine_and_model_inversion_numbers_are_the_metrics(pages):
 def test_cloak_numbers_are_the_metrics(pages):
     page, judged = pages[cloak.PAGE], read_json(METRICS / "cloak.json")
     figures = judged["judges"]["dlib"]["cells"]["dodging_8"]["jpeg"]
-    shown = row(page, "identification top-1 (linear)", judge="dlib", cloak="dodging, epsilon 8", **{"tracker's cleaning": "JPEG"})
+    shown = row(page, "identification top-1 (linear)", judge="dlib", cloak="dodging, epsilon 8, uniform", **{"tracker's cleaning": "JPEG"})
     assert shown["photos unmatched to their person, FMR 1e-3"] == rate_cell(figures["verification"]["fmr_0.001"]["photos_unmatched"])
     assert shown["identification top-1 (linear)"] == rate_cell(figures["identification"]["linear"])
     assert rate_cell({"rate": 0.125, "count": 8, "total": 64, "ci95": [0.0647, 0.2277]}) == "12.5% (8/64; 6.5-22.8%)"
+    mid = judged["judges"]["mobilefacenet"]["cells"]["mode_mid"]
+    shown = row(page, "identification top-1 (nearest neighbour)", mode="mid mode", judge="mobilefacenet (independent)")
+    assert shown["photos unmatched, FMR 1e-3"] == rate_cell(mid["none"]["verification"]["fmr_0.001"]["photos_unmatched"])
+    assert shown["unmatched after JPEG"] == rate_cell(mid["jpeg"]["verification"]["fmr_0.001"]["photos_unmatched"])
 
 
 def test_encryption_numbers_are_the_metrics(pages):

@@ -6,6 +6,10 @@ missed and fake boxes appear elsewhere.
 
 Faces are tensors in [-1, 1] of shape (N, C, H, W), C = 1 (grey, as LFW) or 3; a grey face gets a grey
 perturbation. Budgets are in 0..255 pixel levels, so a cloak rounded to uint8 stays within its budget.
+
+A perceptual budget (``ssim_floor`` > 0) puts the change where the eye misses it: each pixel's bound is
+epsilon scaled by the face's local contrast there (never below ``flat_share`` of it, on flat skin), and
+after every step each face's change is scaled down until its SSIM to the original is at least the floor.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from tqdm import tqdm
 
 from faceleak.device import active_device
 
-CLOAK_MODES = ("dodging", "impersonation")
+CLOAK_AIMS = ("dodging", "impersonation")
 LEVEL = 2.0 / 255.0  # one uint8 pixel level in the [-1, 1] range
 
 # A differentiable recognizer: faces in [-1, 1] (N, 3, H, W) -> unit templates (N, D), gradients to the input.
@@ -46,6 +50,8 @@ class CloakSettings:
     noise: float  # in pixel levels of 255
     draws: int
     smoothing: float = 0.0  # Gaussian sigma (pixels) applied to each gradient (TI-FGSM); 0: none
+    ssim_floor: float = 0.0  # every cloaked face keeps at least this SSIM to its original; 0: no floor
+    flat_share: float = 1.0  # share of epsilon allowed where the face is flat (1: the same budget everywhere)
 
 
 def facenet_surrogate(models_dir: Path, engine: str) -> Surrogate:
@@ -112,6 +118,66 @@ def identity_loss(templates: torch.Tensor, sources: torch.Tensor, targets: torch
     return loss.sum()
 
 
+SSIM_WINDOW = 7  # scikit-image's defaults (uniform 7x7 window, sample covariance), for data in [0, 1]
+SSIM_C1, SSIM_C2 = 0.01**2, 0.03**2
+FULL_BUDGET_CONTRAST = 0.125  # a 7x7 standard deviation of 32 levels gets the whole budget (the median face crop's 90th percentile of it)
+
+
+def _window_means(images: torch.Tensor) -> torch.Tensor:
+    return F.avg_pool2d(images, SSIM_WINDOW, stride=1)
+
+
+def ssim_index(originals: torch.Tensor, changed: torch.Tensor) -> torch.Tensor:
+    """Per-face SSIM (N,) of faces in [-1, 1] (N, C, H, W), equal to scikit-image's ``structural_similarity``
+    (7x7 uniform window, sample covariance, mean over the window positions inside the face and its channels)."""
+    correction = SSIM_WINDOW**2 / (SSIM_WINDOW**2 - 1)
+    originals, changed = (originals + 1) / 2, (changed + 1) / 2
+    mean_a, mean_b = _window_means(originals), _window_means(changed)
+    var_a = correction * (_window_means(originals * originals) - mean_a**2)
+    var_b = correction * (_window_means(changed * changed) - mean_b**2)
+    covariance = correction * (_window_means(originals * changed) - mean_a * mean_b)
+    index = (2 * mean_a * mean_b + SSIM_C1) * (2 * covariance + SSIM_C2) / ((mean_a**2 + mean_b**2 + SSIM_C1) * (var_a + var_b + SSIM_C2))
+    return index.mean(dim=(1, 2, 3))
+
+
+def contrast_share(faces: torch.Tensor, flat_share: float) -> torch.Tensor:
+    """Each pixel's share (N, 1, H, W) of the L-infinity budget: the local contrast around it (the 7x7
+    standard deviation, with SSIM's constant so flat regions are not zero) over :data:`FULL_BUDGET_CONTRAST`,
+    within [``flat_share``, 1]. SSIM and the eye both tolerate a change in proportion to that contrast."""
+    if flat_share >= 1:
+        return torch.ones_like(faces[:, :1])
+    grey = F.pad((faces.mean(1, keepdim=True) + 1) / 2, [SSIM_WINDOW // 2] * 4, mode="reflect")
+    mean = _window_means(grey)
+    spread = (_window_means(grey * grey) - mean**2).clamp_min(0).add(SSIM_C2).sqrt()
+    return (spread / FULL_BUDGET_CONTRAST).clamp(flat_share, 1.0)
+
+
+def to_levels(images: torch.Tensor) -> torch.Tensor:
+    """Images in [-1, 1] rounded to the nearest uint8 level, as :func:`faceleak.data.images.to_uint8` writes them."""
+    return ((images.clamp(-1, 1) + 1) * 127.5).round() / 127.5 - 1
+
+
+def within_ssim_floor(faces: torch.Tensor, change: torch.Tensor, floor: float, rounded: bool = False, halvings: int = 6) -> torch.Tensor:
+    """``change`` scaled down per face (one factor each, by bisection) so that SSIM(faces, faces + change) >= ``floor``;
+    ``rounded``: the change as rounded to uint8 levels (the faces are on them), the SSIM then in float64 as
+    scikit-image computes it, and the factor found to 1/1024 (else to 1/2^``halvings``)."""
+    if floor <= 0:
+        return change
+    original, step = (faces.double(), change.double()) if rounded else (faces, change)
+    halvings = max(halvings, 10) if rounded else halvings
+    with torch.no_grad():
+        changed = lambda scale: original + scale[:, None, None, None] * step
+        finished = (lambda scale: to_levels(changed(scale)) - original) if rounded else (lambda scale: changed(scale) - original)
+        passes = lambda scale: ssim_index(original, original + finished(scale)) >= floor
+        low, high = torch.zeros(len(faces), dtype=original.dtype, device=faces.device), torch.ones(len(faces), dtype=original.dtype, device=faces.device)
+        whole = passes(high)
+        for _ in range(halvings):
+            middle = (low + high) / 2
+            ok = passes(middle)
+            low, high = torch.where(ok, middle, low), torch.where(ok, high, middle)
+        return finished(torch.where(whole, high, low)).to(change.dtype)
+
+
 def gaussian_smoothing(images: torch.Tensor, sigma: float) -> torch.Tensor:
     """Each channel of (N, C, H, W) blurred by a Gaussian of ``sigma`` pixels (kernel of 6 sigma, odd; reflected
     borders); ``sigma`` 0 returns the images."""
@@ -135,23 +201,28 @@ def momentum_pgd(
     momentum: float,
     seed: int,
     smoothing: float = 0.0,
+    ssim_floor: float = 0.0,
+    flat_share: float = 1.0,
 ) -> torch.Tensor:
     """MI-FGSM: ``steps`` signed steps of ``step_fraction * epsilon`` levels down the momentum of ``loss``'s
     L1-normalised gradient, projected onto the L-infinity ball of ``epsilon`` levels and onto [-1, 1].
     ``loss(images, generator)`` may draw from the seeded ``generator``. ``smoothing`` > 0 blurs each gradient
-    by a Gaussian of that many pixels first (TI-FGSM), for smoother, more transferable perturbations."""
+    by a Gaussian of that many pixels first (TI-FGSM), for smoother, more transferable perturbations.
+    ``flat_share`` < 1 scales each pixel's bound and step by :func:`contrast_share`; ``ssim_floor`` > 0 keeps
+    every face's SSIM at or above it after each step (:func:`within_ssim_floor`)."""
     faces = faces.to(active_device())
     generator = torch.Generator().manual_seed(seed)
-    budget, step = epsilon * LEVEL, step_fraction * epsilon * LEVEL
+    share = contrast_share(faces, flat_share)
+    budget, step = epsilon * LEVEL * share, step_fraction * epsilon * LEVEL * share
     delta, velocity = torch.zeros_like(faces), torch.zeros_like(faces)
     for _ in range(steps):
         delta.requires_grad_(True)
         (gradient,) = torch.autograd.grad(loss(faces + delta, generator), delta)
         gradient = gaussian_smoothing(gradient, smoothing)
         velocity = momentum * velocity + gradient / gradient.abs().mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-12)
-        delta = (delta.detach() - step * velocity.sign()).clamp(-budget, budget)
-        delta = (faces + delta).clamp(-1, 1) - faces
-    return (faces + delta).detach().cpu()
+        delta = torch.maximum(torch.minimum(delta.detach() - step * velocity.sign(), budget), -budget)
+        delta = within_ssim_floor(faces, (faces + delta).clamp(-1, 1) - faces, ssim_floor)
+    return (faces + within_ssim_floor(faces, delta, ssim_floor, rounded=True)).detach().cpu()
 
 
 def cloak(
@@ -177,7 +248,9 @@ def cloak(
             for name, surrogate in surrogates.items()
         )
 
-    return momentum_pgd(faces, loss, settings.epsilon, settings.steps, settings.step_fraction, settings.momentum, seed, settings.smoothing)
+    return momentum_pgd(
+        faces, loss, settings.epsilon, settings.steps, settings.step_fraction, settings.momentum, seed, settings.smoothing, settings.ssim_floor, settings.flat_share
+    )
 
 
 def cloak_in_batches(

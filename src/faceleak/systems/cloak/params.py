@@ -7,11 +7,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from faceleak.data.degrade import CleaningSettings
-from faceleak.defenses.cloak import CLOAK_MODES, SURROGATES, CloakSettings
+from faceleak.defenses.cloak import CLOAK_AIMS, SURROGATES, CloakSettings
 from faceleak.models.detectors import DETECTORS
 from faceleak.models.recognizers import recognizer_names
 from faceleak.params import ImageParams, LFWParams, ParamsError, Section, WeightsParams, parse_shared_params, read_params_file
 
+MODE_NAMES = ("low", "mid", "high")  # the budgets a person chooses, least visible first
 WHITE_BOX_DETECTOR = "ssd_mobilenet"  # the detector the cloak is crafted on: never one of its judges
 
 
@@ -25,6 +26,15 @@ class CastParams:
     references: int
     gallery_people: int
     gallery_photos: int
+
+
+@dataclass(frozen=True)
+class ModeParams:
+    """A budget a person chooses: dodging within ``epsilon`` levels (L-infinity), put where the face has
+    contrast, every face keeping SSIM >= ``ssim_floor`` to its original."""
+
+    epsilon: float
+    ssim_floor: float
 
 
 @dataclass(frozen=True)
@@ -50,9 +60,11 @@ class CloakParams:
     image: ImageParams
     lfw: LFWParams
     cast: CastParams
+    modes: dict[str, ModeParams]  # low, mid, high: faceleak-cloak --mode
+    flat_share: float  # the modes' share of epsilon where the face is flat
     epsilons: tuple[float, ...]
-    modes: tuple[str, ...]
-    attack: CloakSettings  # its epsilon is a placeholder: each of ``epsilons`` is run
+    aims: tuple[str, ...]
+    attack: CloakSettings  # its epsilon is a placeholder: each of ``epsilons`` is run, and each mode
     batch_size: int
     surrogates: tuple[str, ...]
     judges: tuple[str, ...]
@@ -61,8 +73,13 @@ class CloakParams:
     detector: DetectorAttackParams
 
     def settings(self, epsilon: float) -> CloakSettings:
-        """The attack settings at budget ``epsilon``."""
+        """The attack settings at budget ``epsilon``, the same everywhere on the face, no SSIM floor."""
         return replace(self.attack, epsilon=epsilon)
+
+    def mode_settings(self, mode: str) -> CloakSettings:
+        """The attack settings of a mode (``low``, ``mid``, ``high``): its epsilon put where the face has contrast, and its SSIM floor."""
+        chosen = self.modes[mode]
+        return replace(self.attack, epsilon=chosen.epsilon, ssim_floor=chosen.ssim_floor, flat_share=self.flat_share)
 
 
 def parse_cloak_params(raw: dict) -> CloakParams:
@@ -73,6 +90,10 @@ def parse_cloak_params(raw: dict) -> CloakParams:
     scale = attack.numbers("scale", 0.1, 4.0, low_open=True)
     if len(scale) != 2 or scale[0] > scale[1]:
         raise ParamsError(f"params: 'cloak.attack.scale' = {list(scale)} is not allowed; expected [low, high] with low <= high")
+    modes = section.section("modes")
+    if sorted(modes.raw) != sorted(MODE_NAMES):
+        raise ParamsError(f"params: 'cloak.modes' has {', '.join(modes.raw) or 'none'}; expected exactly {', '.join(MODE_NAMES)}")
+    chosen = {name: modes.section(name) for name in MODE_NAMES}
     surrogates, judges = section.choices("surrogates", tuple(SURROGATES)), section.choices("judges", recognizer_names())
     shared_models = sorted(set(surrogates) & set(judges))
     if shared_models:
@@ -90,8 +111,10 @@ def parse_cloak_params(raw: dict) -> CloakParams:
             gallery_people=cast.integer("gallery_people", 2),
             gallery_photos=cast.integer("gallery_photos", 1),
         ),
+        modes={name: ModeParams(mode.number("epsilon", 0.0, 255.0, low_open=True), mode.number("ssim_floor", 0.0, 1.0, high_open=True)) for name, mode in chosen.items()},
+        flat_share=section.number("flat_share", 0.0, 1.0, low_open=True),
         epsilons=section.numbers("epsilons", 0.0, 255.0, low_open=True),
-        modes=section.choices("modes", CLOAK_MODES),
+        aims=section.choices("aims", CLOAK_AIMS),
         attack=CloakSettings(
             epsilon=0.0,
             steps=attack.integer("steps", 1),

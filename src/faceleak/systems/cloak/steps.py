@@ -27,15 +27,15 @@ from faceleak.data.align import central_box
 from faceleak.data.degrade import CLEANINGS, clean
 from faceleak.data.images import to_uint8, to_unit_range
 from faceleak.data.table import FaceTable
-from faceleak.defenses.cloak import Surrogate, box_iou, cloak_from_detector, cloak_in_batches, surrogate_templates
+from faceleak.defenses.cloak import CloakSettings, Surrogate, box_iou, cloak_from_detector, cloak_in_batches, surrogate_templates
 from faceleak.metrics.image import lpips_distance, psnr_db, ssim
 from faceleak.metrics.rates import rate
 from faceleak.models.detectors import FaceDetector
 from faceleak.models.recognizers import Recognizer
 from faceleak.models.ssd_mobilenet import network_input
+from faceleak.systems.cloak.names import CLEAN, MODE_PREFIX
 from faceleak.systems.cloak.params import CastParams, CloakParams
 
-CLEAN = "clean_0"  # the variant with no cloak: epsilon 0, the baseline of every scenario
 
 
 @dataclass(frozen=True)
@@ -108,17 +108,33 @@ def identity_anchors(
     return sources, target_templates, targets
 
 
+def _crafted(faces: torch.Tensor, surrogates: dict[str, Surrogate], sources: dict, targets: dict | None, settings: CloakSettings, params: CloakParams, key: str) -> tuple[np.ndarray, float]:
+    started = time.perf_counter()
+    result = cloak_in_batches(faces, surrogates, sources, targets, settings, params.seed, params.batch_size, f"cloak {key}")
+    return to_uint8(result)[..., : faces.shape[1]], (time.perf_counter() - started) / max(1, len(faces))
+
+
 def craft_cloaks(faces: torch.Tensor, surrogates: dict[str, Surrogate], sources: dict, targets: dict, params: CloakParams) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """Uint8 cloaked faces for every mode and epsilon (keys ``{mode}_{epsilon:g}``) and the seconds per photo of each."""
+    """Uint8 cloaked faces for every mode (keys ``mode_{name}``) and every aim and epsilon (keys
+    ``{aim}_{epsilon:g}``), and the seconds per photo of each."""
     cloaked, seconds = {}, {}
-    for mode in params.modes:
+    for name in params.modes:
+        key = f"{MODE_PREFIX}{name}"
+        cloaked[key], seconds[key] = _crafted(faces, surrogates, sources, None, params.mode_settings(name), params, key)
+    for aim in params.aims:
         for epsilon in params.epsilons:
-            key = f"{mode}_{epsilon:g}"
-            started = time.perf_counter()
-            result = cloak_in_batches(faces, surrogates, sources, targets if mode == "impersonation" else None, params.settings(epsilon), params.seed, params.batch_size, f"cloak {key}")
-            seconds[key] = (time.perf_counter() - started) / max(1, len(faces))
-            cloaked[key] = to_uint8(result)[..., : faces.shape[1]]
+            key = f"{aim}_{epsilon:g}"
+            cloaked[key], seconds[key] = _crafted(faces, surrogates, sources, targets if aim == "impersonation" else None, params.settings(epsilon), params, key)
     return cloaked, seconds
+
+
+def variant_budget(variant: str, params: CloakParams) -> tuple[str, float, float]:
+    """A cloak variant's aim or mode, its epsilon and its SSIM floor (0: none)."""
+    if variant.startswith(MODE_PREFIX):
+        name = variant.removeprefix(MODE_PREFIX)
+        return name, params.modes[name].epsilon, params.modes[name].ssim_floor
+    aim, epsilon = variant.rsplit("_", 1)
+    return aim, float(epsilon), 0.0
 
 
 def amplified(originals: np.ndarray, cloaked: np.ndarray, gain: float) -> np.ndarray:
@@ -126,12 +142,17 @@ def amplified(originals: np.ndarray, cloaked: np.ndarray, gain: float) -> np.nda
     return np.clip(128 + gain * (cloaked.astype(np.float64) - originals), 0, 255).astype(np.uint8)
 
 
-def quality_figures(originals: np.ndarray, cloaked: np.ndarray) -> dict[str, float | None | str]:
-    """Mean SSIM and PSNR, the largest pixel change (levels), and LPIPS where its weights are present."""
+def quality_figures(originals: np.ndarray, cloaked: np.ndarray, ssim_floor: float = 0.0) -> dict[str, float | int | None | str]:
+    """Mean and smallest SSIM, the faces below ``ssim_floor``, mean PSNR, the largest pixel change (levels),
+    and LPIPS where its weights are present."""
     colour = lambda faces: np.repeat(faces, 3, -1) if faces.shape[-1] == 1 else faces
     distances, reason = lpips_distance(colour(originals), colour(cloaked))
+    similarity = ssim(colour(originals), colour(cloaked))
     return {
-        "ssim": float(ssim(colour(originals), colour(cloaked)).mean()),
+        "ssim": float(similarity.mean()),
+        "ssim_min": float(similarity.min()),
+        "ssim_floor": ssim_floor,
+        "below_floor": int((similarity < ssim_floor).sum()),
         "psnr_db": float(psnr_db(originals, cloaked).mean()),
         "linf_levels": int(np.abs(originals.astype(int) - cloaked.astype(int)).max()),
         "lpips": None if distances is None else float(distances.mean()),
@@ -202,15 +223,19 @@ def judge_cloaks(
     return figures
 
 
-def success_rows(results: dict[str, dict], fmr: str) -> list[dict]:
-    """Flat rows (judge and role, variant, mode, epsilon, cleaning, and each scenario's rate at ``fmr``) for curves and tables."""
+def success_rows(results: dict[str, dict], fmr: str, quality: dict[str, dict]) -> list[dict]:
+    """Flat rows (judge and role, variant, aim or mode, budget, epsilon, SSIM, cleaning, and each scenario's
+    rate at ``fmr``) for curves and tables; ``quality`` is cloak_craft's figures of each variant."""
     rows = []
     for judge, entry in results.items():
         for variant, by_cleaning in entry["cells"].items():
-            mode, epsilon = variant.rsplit("_", 1)
+            mode = variant.removeprefix(MODE_PREFIX) if variant.startswith(MODE_PREFIX) else variant.rsplit("_", 1)[0]
+            budget = "contrast-placed, SSIM floor" if variant.startswith(MODE_PREFIX) else "uniform"
+            figures_of = quality.get(variant, {"epsilon": 0.0, "ssim": 1.0})
             for cleaning, figures in by_cleaning.items():
                 rows.append({
-                    "judge": f"{judge} ({entry['role']})", "variant": variant, "mode": mode, "epsilon": float(epsilon), "cleaning": cleaning,
+                    "judge": f"{judge} ({entry['role']})", "variant": variant, "mode": mode, "budget": budget, "curve": f"{judge}, {budget}",
+                    "epsilon": figures_of["epsilon"], "ssim": figures_of["ssim"], "cleaning": cleaning,
                     "unmatched photos": figures["verification"][f"fmr_{fmr}"]["photos_unmatched"]["rate"],
                     "unmatched pairs": figures["verification"][f"fmr_{fmr}"]["pairs_unmatched"]["rate"],
                     "impersonation": figures["impersonation"][f"fmr_{fmr}"]["rate"],
