@@ -137,11 +137,15 @@ def decoded(data: bytes, channels: int) -> np.ndarray:
         return np.asarray(image.convert("L" if channels == 1 else "RGB"), dtype=np.uint8).reshape(image.height, image.width, channels)
 
 
-def write_photo(photo: np.ndarray, path: Path) -> None:
-    """Write a photo atomically, without metadata, in the format its suffix names (JPEG at quality 95)."""
-    data = encoded(photo, path.suffix)
+def write_encoded(data: bytes, path: Path) -> None:
+    """Write encoded photo bytes atomically: a reader sees the whole photo or none."""
     with atomic_output(path) as temporary:
         temporary.write_bytes(data)
+
+
+def write_photo(photo: np.ndarray, path: Path) -> None:
+    """Write a photo atomically, without metadata, in the format its suffix names (JPEG at quality 95)."""
+    write_encoded(encoded(photo, path.suffix), path)
 
 
 def cloak_photo(photo: np.ndarray, cloaker: PhotoCloaker, suffix: str) -> tuple[bytes, Cloaked, float]:
@@ -194,8 +198,7 @@ def cloak_folder(source: Path, destination: Path, cloaker: PhotoCloaker, force: 
         if not result.regions:
             _report(outcome, "no_face", path.name, f"no face found in {path}; not written")
             continue
-        with atomic_output(target) as temporary:
-            temporary.write_bytes(data)
+        write_encoded(data, target)
         faces = len(result.regions)
         outcome["cloaked"].append(path.name)
         outcome["faces"] += faces
