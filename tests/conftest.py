@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -48,3 +49,21 @@ def lfw_sample(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
                     break
     assert not wanted, f"missing from the LFW archive: {wanted}"
     return root
+
+
+@pytest.fixture(scope="module")
+def mfr2_unmasked(mfr2_root: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Six unmasked MFR2 images (160x160): three people, two each."""
+    from faceleak.data.images import read_rgb
+    from faceleak.data.mfr2 import load_faces
+
+    faces = [face for face in load_faces(mfr2_root) if not face.masked][:6]
+    assert len({face.identity for face in faces}) == 3
+    return np.stack([read_rgb(face.path) for face in faces]), np.array([face.identity for face in faces])
+
+
+def same_padding(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
+    """TensorFlow SAME padding of NHWC ``x``: the total split with the extra pixel after (bottom/right)."""
+    size = x.shape[1]
+    total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
+    return np.pad(x, ((0, 0), (total // 2, total - total // 2), (total // 2, total - total // 2), (0, 0)))

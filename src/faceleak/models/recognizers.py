@@ -109,6 +109,26 @@ class MobileFaceNetRecognizer(Recognizer):
         return embed(self.network, aligned, batch_size, progress)
 
 
+class FaceresRecognizer(Recognizer):
+    """HSE faceres (MobileNet V1, VGGFace2): crops resized to 224, unit-norm 1,024-D descriptors."""
+
+    name = "faceres"
+    embedding_dim = 1024
+    input_size = 224
+    alignment = "MTCNN box crop with margin, resized to 224x224"
+    training_data = "VGGFace2 (about 9,000 public figures: LFW's and MFR2's people may be in it)"
+
+    def __init__(self, models_dir: Path, engine: str = "fp32") -> None:
+        from faceleak.models.faceres import load_faceres
+
+        self.network = load_faceres(Path(models_dir) / "faceres.pt")
+
+    def embed(self, faces: np.ndarray, batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        from faceleak.models.faceres import embed
+
+        return embed(self.network, faces, batch_size, progress)
+
+
 class TrainedVerifier(Recognizer):
     """A verifier trained by the verification stages (``models/verification/<file>.pt`` and its ``.json``)."""
 
@@ -135,6 +155,7 @@ REGISTRY: dict[str, Callable[[Path, str], Recognizer]] = {
     "facenet": FaceNetRecognizer,
     "dlib": DlibResNetRecognizer,
     "mobilefacenet": MobileFaceNetRecognizer,
+    "faceres": FaceresRecognizer,
     "siamese": lambda models_dir, engine: TrainedVerifier("siamese", verification_model(models_dir, "siamese"), "LFW View 1 training pairs' images (people shared with View 2)"),
     "verifier": lambda models_dir, engine: TrainedVerifier("verifier", verification_model(models_dir, "verifier_view1"), "LFW people outside the pairs it is tested on"),
 }

@@ -59,7 +59,7 @@ class WeightsManifestError(FaceleakError, ValueError):
     """A tfjs weights manifest does not match its weight files, or does not hold the model expected."""
 
 
-def _tf_same(x: torch.Tensor, stride: int) -> torch.Tensor:
+def tf_same(x: torch.Tensor, stride: int) -> torch.Tensor:
     """TF SAME padding before a 3x3 convolution: stride 2 (even input) pads bottom/right only."""
     return F.pad(x, (0, 1, 0, 1)) if stride == 2 else F.pad(x, (1, 1, 1, 1))
 
@@ -73,7 +73,7 @@ class PointwiseConv(nn.Module):
         self.conv = nn.Conv2d(cin, cout, kernel, stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu6(self.conv(_tf_same(x, self.stride) if self.kernel == 3 else x))
+        return F.relu6(self.conv(tf_same(x, self.stride) if self.kernel == 3 else x))
 
 
 class DepthwiseConv(nn.Module):
@@ -86,7 +86,7 @@ class DepthwiseConv(nn.Module):
         self.bn = nn.BatchNorm2d(channels, eps=_BN_EPSILON)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu6(self.bn(self.conv(_tf_same(x, self.stride))))
+        return F.relu6(self.bn(self.conv(tf_same(x, self.stride))))
 
 
 class SeparableBlock(nn.Module):
@@ -162,7 +162,7 @@ def _dequantize(raw: bytes, spec: dict) -> np.ndarray:
 
 
 def read_tfjs_weights(manifest: Path, shards: Sequence[Path]) -> dict[str, np.ndarray]:
-    """Tensors of a tfjs weights manifest, read back-to-back from ``shards`` (all groups' files, in order).
+    """Tensors of a tfjs weights manifest (or a graph model's JSON), read back-to-back from ``shards`` (all groups' files, in order).
 
     The byte count the manifest implies must equal the shards' total size exactly (else :class:`WeightsManifestError`).
     """
@@ -170,7 +170,9 @@ def read_tfjs_weights(manifest: Path, shards: Sequence[Path]) -> dict[str, np.nd
         if not Path(path).is_file():
             raise MissingInputError(f"tfjs weights file {path} does not exist; fetch it with `.venv/bin/python -m faceleak.vendor`")
     try:
-        specs = [spec for group in json.loads(Path(manifest).read_text()) for spec in group["weights"]]
+        loaded = json.loads(Path(manifest).read_text())
+        groups = loaded["weightsManifest"] if isinstance(loaded, dict) else loaded  # a graph model's JSON holds its manifest
+        specs = [spec for group in groups for spec in group["weights"]]
         stored = [spec.get("quantization", spec)["dtype"] for spec in specs]
         sizes = [int(np.prod(spec["shape"], dtype=np.int64)) * _BYTES.get(dtype, 0) for spec, dtype in zip(specs, stored)]
     except (ValueError, KeyError, TypeError, AttributeError) as error:
