@@ -5,7 +5,7 @@ photo on 2 cores in ``mid``.
     .venv/bin/python benchmarks/cloak_tool.py                       # 6 LFW + 6 MFR2 photos, mode mid
     .venv/bin/python benchmarks/cloak_tool.py --mode high --photos 4
 
-Needs ``data/raw/lfw`` and ``data/raw/mfr2`` (stages download@*) and ``models/facenet.pt`` (stage weights).
+Needs ``data/raw/lfw`` and ``data/raw/mfr2`` (stages download@*) and the surrogates' weights in ``models/`` (stage weights).
 Not a test: the figure depends on the machine and its load.
 """
 

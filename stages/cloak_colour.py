@@ -15,7 +15,7 @@ from faceleak.stage import note_timing, start
 from faceleak.systems.cloak.colour import colour_cast_params, unmasked_mfr2
 from faceleak.systems.cloak.names import CLEAN, MODE_PREFIX
 from faceleak.systems.cloak.params import load_cloak_params
-from faceleak.systems.cloak.steps import amplified, craft_cloaks, identity_anchors, judge_cloaks, quality_figures, select_cast, unit_faces
+from faceleak.systems.cloak.steps import amplified, craft_cloaks, identity_anchors, judge_cloaks, quality_table, select_cast, unit_faces
 
 GRID_USERS = 6
 
@@ -28,7 +28,7 @@ originals = table.faces[cast.cloaked]
 faces = unit_faces(originals)
 sources, targets, target_people = identity_anchors(surrogates, faces, cast.people(table, "cloaked"), unit_faces(table.faces[cast.gallery]), cast.people(table, "gallery"))
 cloaked, seconds = craft_cloaks(faces, surrogates, sources, targets, replace(params, aims=()))
-quality = {key: {"epsilon": params.modes[key.removeprefix(MODE_PREFIX)].epsilon, **quality_figures(originals, value, params.modes[key.removeprefix(MODE_PREFIX)].ssim_floor), "seconds_per_photo": seconds[key]} for key, value in cloaked.items()}
+quality = quality_table(originals, cloaked, seconds, params)
 benchmark = read_json("metrics/verification_benchmark.json")
 results = {}
 for name in params.judges:

@@ -13,7 +13,7 @@ from faceleak.plots import reconstruction_grid
 from faceleak.stage import note_timing, start
 from faceleak.systems.cloak.params import load_cloak_params
 from faceleak.systems.cloak.names import MODE_PREFIX
-from faceleak.systems.cloak.steps import amplified, craft_cloaks, identity_anchors, quality_figures, select_cast, unit_faces, variant_budget
+from faceleak.systems.cloak.steps import amplified, craft_cloaks, identity_anchors, quality_table, select_cast, unit_faces
 
 GRID_USERS = 6
 
@@ -26,10 +26,7 @@ faces = unit_faces(originals)
 sources, targets, target_people = identity_anchors(surrogates, faces, cast.people(table, "cloaked"), unit_faces(table.faces[cast.gallery]), cast.people(table, "gallery"))
 cloaked, seconds = craft_cloaks(faces, surrogates, sources, targets, params)
 write_npz("data/cloak/cloaks.npz", cloaked=cast.cloaked, references=cast.references, gallery=cast.gallery, targets=target_people, **{f"faces_{key}": value for key, value in cloaked.items()})
-quality = {}
-for key, value in cloaked.items():
-    aim, epsilon, floor = variant_budget(key, params)
-    quality[key] = {"epsilon": epsilon, **quality_figures(originals, value, floor), "seconds_per_photo": seconds[key]}
+quality = quality_table(originals, cloaked, seconds, params)
 write_json(
     "metrics/cloak_craft.json",
     {

@@ -13,6 +13,8 @@ from PIL import Image
 
 from faceleak.io import save_weights
 from faceleak.models.facenet import convert_opencv_graph
+from faceleak.models.mobilefacenet import convert_tflite
+from faceleak.vendor import vendored_file
 from faceleak.cli import new_file_mode
 from faceleak.data.images import BadImageError
 from faceleak.systems.cloak import tool
@@ -23,9 +25,11 @@ MID_EPSILON, MID_FLOOR = 12, 0.95
 
 
 @pytest.fixture(scope="module")
-def facenet_dir(tmp_path_factory) -> Path:
+def surrogates_dir(tmp_path_factory) -> Path:
+    """The weights of params.yaml's surrogates (FaceNet and MobileFaceNet), as the weights stage writes them."""
     folder = tmp_path_factory.mktemp("models")
     save_weights(folder / "facenet.pt", convert_opencv_graph())
+    save_weights(folder / "mobilefacenet.pt", convert_tflite(vendored_file("MobileFaceNet.tflite")))
     return folder
 
 
@@ -51,10 +55,10 @@ def photos(tmp_path, lfw_sample, mfr2_root) -> Path:
     return folder
 
 
-def test_cloak_command_on_a_folder(photos, tmp_path, facenet_dir, quick_params, capsys):
+def test_cloak_command_on_a_folder(photos, tmp_path, surrogates_dir, quick_params, capsys):
     out = tmp_path / "out"
     before = {path.name: path.read_bytes() for path in photos.iterdir()}
-    status = main([str(photos), str(out), "--mode", "mid", "--params", str(quick_params), "--models", str(facenet_dir)])
+    status = main([str(photos), str(out), "--mode", "mid", "--params", str(quick_params), "--models", str(surrogates_dir)])
     captured = capsys.readouterr()
     assert status == 1  # some photos could not be cloaked
     assert {path.name: path.read_bytes() for path in photos.iterdir()} == before  # the originals untouched
@@ -74,13 +78,13 @@ def test_cloak_command_on_a_folder(photos, tmp_path, facenet_dir, quick_params, 
     for line in captured.out.splitlines():  # the floor holds on each face as written, JPEG included
         if " face(s), SSIM " in line:
             assert float(line.split("SSIM ")[1].split()[0]) >= MID_FLOOR
-    again = main([str(photos), str(out), "--mode", "mid", "--params", str(quick_params), "--models", str(facenet_dir)])
+    again = main([str(photos), str(out), "--mode", "mid", "--params", str(quick_params), "--models", str(surrogates_dir)])
     assert again == 1 and "exists; not written over (add --force" in capsys.readouterr().err
 
 
-def test_cloak_command_refuses_the_photo_folder_as_destination(photos, facenet_dir, quick_params, capsys):
+def test_cloak_command_refuses_the_photo_folder_as_destination(photos, surrogates_dir, quick_params, capsys):
     before = {path.name: path.read_bytes() for path in photos.iterdir()}
-    assert main([str(photos), str(photos / "." ), "--params", str(quick_params), "--models", str(facenet_dir)]) == 1
+    assert main([str(photos), str(photos / "." ), "--params", str(quick_params), "--models", str(surrogates_dir)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is the photo folder; choose another folder" in err[0]
     assert {path.name: path.read_bytes() for path in photos.iterdir()} == before
@@ -103,8 +107,8 @@ def test_photos_are_read_upright_and_written_without_metadata(tmp_path, monkeypa
         read_photo(tmp_path / "turned.jpg")
 
 
-def test_cloak_command_names_missing_weights_and_a_missing_folder(tmp_path, facenet_dir, quick_params, capsys):
+def test_cloak_command_names_missing_weights_and_a_missing_folder(tmp_path, surrogates_dir, quick_params, capsys):
     assert main([str(tmp_path / "nowhere"), str(tmp_path / "out"), "--params", str(quick_params), "--models", str(tmp_path)]) == 1
     assert "facenet.pt do not exist" in capsys.readouterr().err
-    assert main([str(tmp_path / "nowhere"), str(tmp_path / "out"), "--params", str(quick_params), "--models", str(facenet_dir)]) == 1
+    assert main([str(tmp_path / "nowhere"), str(tmp_path / "out"), "--params", str(quick_params), "--models", str(surrogates_dir)]) == 1
     assert "photo folder" in capsys.readouterr().err and not (tmp_path / "out").exists()

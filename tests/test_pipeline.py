@@ -161,7 +161,7 @@ def test_dvc_repro_end_to_end(tmp_path, mirror):
     for split in ("view1", "view2_folds_1_5", "view2_folds_6_10"):
         _assert_finite(project / f"metrics/verification_verifier_{split}.json")
     benchmark = _assert_finite(project / "metrics/verification_benchmark.json")
-    assert set(benchmark["recognizers"]) == {"facenet", "dlib", "mobilefacenet", "siamese", "verifier"}
+    assert set(benchmark["recognizers"]) == {"facenet", "dlib", "mobilefacenet", "faceres", "siamese", "verifier"}
     assert benchmark["view1_test_pairs"] == 4 and benchmark["view2_pairs"] == 20
     assert benchmark["recognizers"]["facenet"]["view2"]["accuracy_total"] == 20 and "tar_at_far_0.001_ci95" in benchmark["recognizers"]["facenet"]["view2"]
     assert (project / "plots/verification_roc.png").stat().st_size > 1000

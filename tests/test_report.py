@@ -143,8 +143,8 @@ def test_cloak_numbers_are_the_metrics(pages):
     assert shown["photos unmatched to their person, FMR 1e-3"] == rate_cell(figures["verification"]["fmr_0.001"]["photos_unmatched"])
     assert shown["identification top-1 (linear)"] == rate_cell(figures["identification"]["linear"])
     assert rate_cell({"rate": 0.125, "count": 8, "total": 64, "ci95": [0.0647, 0.2277]}) == "12.5% (8/64; 6.5-22.8%)"
-    mid = judged["judges"]["mobilefacenet"]["cells"]["mode_mid"]
-    shown = row(page, "identification top-1 (nearest neighbour)", mode="mid mode", judge="mobilefacenet (independent)")
+    mid = judged["judges"]["faceres"]["cells"]["mode_mid"]
+    shown = row(page, "identification top-1 (nearest neighbour)", mode="mid mode", judge="faceres (independent)")
     assert shown["photos unmatched, FMR 1e-3"] == rate_cell(mid["none"]["verification"]["fmr_0.001"]["photos_unmatched"])
     assert shown["unmatched after JPEG"] == rate_cell(mid["jpeg"]["verification"]["fmr_0.001"]["photos_unmatched"])
 

@@ -72,7 +72,69 @@ def verifier_surrogate(models_dir: Path, engine: str) -> Surrogate:
     return lambda faces: F.normalize(network(preprocess(faces, config)).float())
 
 
-SURROGATES: dict[str, Callable[[Path, str], Surrogate]] = {"facenet": facenet_surrogate, "verifier": verifier_surrogate}
+def arcface_grid(points: np.ndarray, height: int, width: int) -> torch.Tensor:
+    """The sampling grid (1, 112, 112, 2) that warps a (height x width) face crop with five landmarks ``points``
+    (5, 2) onto the ArcFace template, as ``cv2.warpAffine`` with their similarity transform does."""
+    from faceleak.data.align import ARCFACE_SIZE, ARCFACE_TEMPLATE, similarity_transform
+
+    # output pixel -> crop pixel (pixel centres at integer coordinates), then both in grid_sample's [-1, 1] units
+    inverse = np.linalg.inv(np.vstack([similarity_transform(points, ARCFACE_TEMPLATE), [0, 0, 1]]))
+    to_unit = lambda w, h: np.array([[2 / w, 0, 1 / w - 1], [0, 2 / h, 1 / h - 1], [0, 0, 1]])
+    theta = (to_unit(width, height) @ inverse @ np.linalg.inv(to_unit(ARCFACE_SIZE, ARCFACE_SIZE)))[:2]
+    return F.affine_grid(torch.tensor(theta, dtype=torch.float32)[None], [1, 3, ARCFACE_SIZE, ARCFACE_SIZE], align_corners=False)
+
+
+class LandmarkSurrogate:
+    """A surrogate whose network wants ArcFace-aligned faces: :meth:`align_to` finds MTCNN's five landmarks on
+    the clean faces once, and each call warps its faces (the same ones, perturbed) by them, differentiably."""
+
+    def __init__(self, network: Surrogate) -> None:
+        from faceleak.data.align import LandmarkAligner
+
+        self.network, self.aligner, self.grids = network, LandmarkAligner(), None
+
+    def align_to(self, faces: torch.Tensor) -> None:
+        """Find the landmarks of faces in [-1, 1] (N, 1|3, H, W) (fixed points where MTCNN finds none)."""
+        from faceleak.data.images import to_uint8
+
+        points, _ = self.aligner.landmarks(to_uint8(faces.detach().cpu()))
+        self.grids = torch.cat([arcface_grid(face_points, *faces.shape[-2:]) for face_points in points]) if len(faces) else None
+
+    def __call__(self, faces: torch.Tensor) -> torch.Tensor:
+        if self.grids is None or len(self.grids) != len(faces):
+            raise RuntimeError("LandmarkSurrogate: call align_to(faces) with the clean faces first")
+        return self.network(F.grid_sample(faces, self.grids.to(faces), mode="bilinear", padding_mode="zeros", align_corners=False))
+
+
+def align_surrogates(surrogates: dict[str, Surrogate], faces: torch.Tensor) -> None:
+    """Let every surrogate that aligns by landmarks find them on ``faces`` (the clean faces about to be cloaked)."""
+    for surrogate in surrogates.values():
+        if isinstance(surrogate, LandmarkSurrogate):
+            surrogate.align_to(faces)
+
+
+def mobilefacenet_surrogate(models_dir: Path, engine: str) -> Surrogate:
+    """MobileFaceNet-192 (MS1M, ArcFace family) as a differentiable surrogate, on faces aligned by their landmarks."""
+    from faceleak.models.mobilefacenet import load_mobilefacenet, standardize
+
+    network = load_mobilefacenet(Path(models_dir) / "mobilefacenet.pt")
+    return LandmarkSurrogate(lambda faces: network(standardize(faces)))
+
+
+def faceres_surrogate(models_dir: Path, engine: str) -> Surrogate:
+    """HSE faceres (VGGFace2, MobileNet V1) as a differentiable surrogate."""
+    from faceleak.models.faceres import load_faceres, templates
+
+    network = load_faceres(Path(models_dir) / "faceres.pt")
+    return lambda faces: templates(network, faces)
+
+
+SURROGATES: dict[str, Callable[[Path, str], Surrogate]] = {
+    "facenet": facenet_surrogate,
+    "mobilefacenet": mobilefacenet_surrogate,
+    "faceres": faceres_surrogate,
+    "verifier": verifier_surrogate,
+}
 
 
 def load_surrogates(names: Sequence[str], models_dir: Path = Path("models"), engine: str = "fp32") -> dict[str, Surrogate]:
@@ -107,7 +169,12 @@ def three_channels(faces: torch.Tensor) -> torch.Tensor:
 def surrogate_templates(surrogate: Surrogate, faces: torch.Tensor, batch_size: int = 32) -> np.ndarray:
     """Unit templates (N, D) of faces in [-1, 1] (N, 1|3, H, W), without gradients."""
     with torch.no_grad():
-        return torch.cat([surrogate(three_channels(faces[i : i + batch_size].to(active_device()))).cpu() for i in range(0, len(faces), batch_size)]).numpy()
+        return torch.cat([_aligned_templates(surrogate, three_channels(faces[i : i + batch_size].to(active_device()))).cpu() for i in range(0, len(faces), batch_size)]).numpy()
+
+
+def _aligned_templates(surrogate: Surrogate, faces: torch.Tensor) -> torch.Tensor:
+    align_surrogates({"surrogate": surrogate}, faces)
+    return surrogate(faces)
 
 
 def identity_loss(templates: torch.Tensor, sources: torch.Tensor, targets: torch.Tensor | None) -> torch.Tensor:
@@ -238,6 +305,7 @@ def cloak(
     ``sources[name]`` (N, D) are each surrogate's unit templates of the person to move away from;
     ``targets[name]`` the target's (impersonation), or None (dodging). The same ``seed`` gives the same cloak."""
     device = active_device()
+    align_surrogates(surrogates, faces)
     sources = {name: value.to(device) for name, value in sources.items()}
     targets = None if targets is None else {name: value.to(device) for name, value in targets.items()}
 

@@ -184,8 +184,8 @@ def render(metrics: Path) -> str:
     craft, judged, attack, colour = (load(metrics, name) for name in READS)
     return page(
         "Face cloaking against recognition (Face/Off)",
-        "Each user's photos are cloaked on the surrogate and judged by recognizers that took no part in crafting (a surrogate's "
-        "own row is white-box and never counts as independent). Verification: a cloaked photo against each of the user's clean "
+        f"Each user's photos are cloaked on the surrogates ({', '.join(craft['surrogates'])}: their identity losses added up) and judged by "
+        "recognizers that took no part in crafting (a surrogate's own row is white-box and never counts as independent). Verification: a cloaked photo against each of the user's clean "
         "photos; a photo is protected when it matches none. Impersonation: a cloaked photo against each clean photo of its target, "
         "the gallery person furthest from the user. Identification (Fawkes' framing): the cloaked photos enrolled beside "
         f"{integer(craft['gallery_photos'])} photos of other LFW people, the users' clean photos as probes. Every rate: count and "

@@ -128,13 +128,21 @@ def craft_cloaks(faces: torch.Tensor, surrogates: dict[str, Surrogate], sources:
     return cloaked, seconds
 
 
-def variant_budget(variant: str, params: CloakParams) -> tuple[str, float, float]:
-    """A cloak variant's aim or mode, its epsilon and its SSIM floor (0: none)."""
+def variant_budget(variant: str, params: CloakParams) -> tuple[float, float]:
+    """A cloak variant's epsilon and its SSIM floor (0: none)."""
     if variant.startswith(MODE_PREFIX):
-        name = variant.removeprefix(MODE_PREFIX)
-        return name, params.modes[name].epsilon, params.modes[name].ssim_floor
-    aim, epsilon = variant.rsplit("_", 1)
-    return aim, float(epsilon), 0.0
+        mode = params.modes[variant.removeprefix(MODE_PREFIX)]
+        return mode.epsilon, mode.ssim_floor
+    return float(variant.rsplit("_", 1)[1]), 0.0
+
+
+def quality_table(originals: np.ndarray, cloaked: dict[str, np.ndarray], seconds: dict[str, float], params: CloakParams) -> dict[str, dict]:
+    """Each variant's epsilon, image quality against ``originals`` (with its SSIM floor) and seconds per photo."""
+    table = {}
+    for key, faces in cloaked.items():
+        epsilon, floor = variant_budget(key, params)
+        table[key] = {"epsilon": epsilon, **quality_figures(originals, faces, floor), "seconds_per_photo": seconds[key]}
+    return table
 
 
 def amplified(originals: np.ndarray, cloaked: np.ndarray, gain: float) -> np.ndarray:
