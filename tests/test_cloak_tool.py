@@ -4,11 +4,11 @@ is no photo and an output that exists already are reported by name; the original
 and the run ends with a one-line summary."""
 
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from PIL import Image
 
 from faceleak.io import save_weights
@@ -18,10 +18,12 @@ from faceleak.vendor import vendored_file
 from faceleak.cli import new_file_mode
 from faceleak.data.images import BadImageError
 from faceleak.systems.cloak import tool
-from faceleak.systems.cloak.tool import main, output_path, read_photo, write_photo
+from faceleak.defenses.cloak import CloakSettings
+from faceleak.systems.cloak.tool import in_steps, main, output_path, read_photo, write_photo
 from tests.conftest import PROJECT
 
 MID_EPSILON, MID_FLOOR = 12, 0.95
+PARAMS = str(PROJECT / "params.yaml")  # given explicitly, as a person may
 
 
 @pytest.fixture(scope="module")
@@ -31,15 +33,6 @@ def surrogates_dir(tmp_path_factory) -> Path:
     save_weights(folder / "facenet.pt", convert_opencv_graph())
     save_weights(folder / "mobilefacenet.pt", convert_tflite(vendored_file("MobileFaceNet.tflite")))
     return folder
-
-
-@pytest.fixture
-def quick_params(tmp_path) -> Path:
-    raw = yaml.safe_load((PROJECT / "params.yaml").read_text())
-    raw["cloak"]["attack"]["steps"] = 2
-    path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
 
 
 @pytest.fixture
@@ -55,10 +48,10 @@ def photos(tmp_path, lfw_sample, mfr2_root) -> Path:
     return folder
 
 
-def test_cloak_command_on_a_folder(photos, tmp_path, surrogates_dir, quick_params, capsys):
+def test_cloak_command_on_a_folder(photos, tmp_path, surrogates_dir, capsys):
     out = tmp_path / "out"
     before = {path.name: path.read_bytes() for path in photos.iterdir()}
-    status = main([str(photos), str(out), "--mode", "mid", "--params", str(quick_params), "--models", str(surrogates_dir)])
+    status = main([str(photos), str(out), "--mode", "mid", "--steps", "2", "--params", PARAMS, "--models", str(surrogates_dir)])
     captured = capsys.readouterr()
     assert status == 1  # some photos could not be cloaked
     assert {path.name: path.read_bytes() for path in photos.iterdir()} == before  # the originals untouched
@@ -78,16 +71,29 @@ def test_cloak_command_on_a_folder(photos, tmp_path, surrogates_dir, quick_param
     for line in captured.out.splitlines():  # the floor holds on each face as written, JPEG included
         if " face(s), SSIM " in line:
             assert float(line.split("SSIM ")[1].split()[0]) >= MID_FLOOR
-    again = main([str(photos), str(out), "--mode", "mid", "--params", str(quick_params), "--models", str(surrogates_dir)])
+    again = main([str(photos), str(out), "--mode", "mid", "--params", PARAMS, "--models", str(surrogates_dir)])
     assert again == 1 and "exists; not written over (add --force" in capsys.readouterr().err
 
 
-def test_cloak_command_refuses_the_photo_folder_as_destination(photos, surrogates_dir, quick_params, capsys):
+def test_cloak_command_refuses_the_photo_folder_as_destination(photos, surrogates_dir, capsys):
     before = {path.name: path.read_bytes() for path in photos.iterdir()}
-    assert main([str(photos), str(photos / "." ), "--params", str(quick_params), "--models", str(surrogates_dir)]) == 1
+    assert main([str(photos), str(photos / "." ), "--params", PARAMS, "--models", str(surrogates_dir)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is the photo folder; choose another folder" in err[0]
     assert {path.name: path.read_bytes() for path in photos.iterdir()} == before
+
+
+def test_fewer_steps_travel_as_far():
+    settings = CloakSettings(epsilon=12, steps=20, step_fraction=0.1, momentum=1.0, diversity=0.7, scale=(0.9, 1.1), shift=0.05, noise=4.0, draws=2)
+    fewer = in_steps(settings, 8)
+    assert fewer.steps == 8 and fewer.step_fraction == pytest.approx(0.25) and replace(fewer, steps=20, step_fraction=0.1) == settings
+    assert in_steps(settings, 1).step_fraction == 1.0  # never past the whole budget in one step
+
+
+def test_cloak_command_refuses_a_step_count_below_one(photos, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main([str(photos), str(tmp_path / "out"), "--steps", "0"])
+    assert "argument --steps: '0' is not a whole number of at least 1" in capsys.readouterr().err and not (tmp_path / "out").exists()
 
 
 def test_photos_are_read_upright_and_written_without_metadata(tmp_path, monkeypatch):
@@ -107,8 +113,8 @@ def test_photos_are_read_upright_and_written_without_metadata(tmp_path, monkeypa
         read_photo(tmp_path / "turned.jpg")
 
 
-def test_cloak_command_names_missing_weights_and_a_missing_folder(tmp_path, surrogates_dir, quick_params, capsys):
-    assert main([str(tmp_path / "nowhere"), str(tmp_path / "out"), "--params", str(quick_params), "--models", str(tmp_path)]) == 1
+def test_cloak_command_names_missing_weights_and_a_missing_folder(tmp_path, surrogates_dir, capsys):
+    assert main([str(tmp_path / "nowhere"), str(tmp_path / "out"), "--params", PARAMS, "--models", str(tmp_path)]) == 1
     assert "facenet.pt do not exist" in capsys.readouterr().err
-    assert main([str(tmp_path / "nowhere"), str(tmp_path / "out"), "--params", str(quick_params), "--models", str(surrogates_dir)]) == 1
+    assert main([str(tmp_path / "nowhere"), str(tmp_path / "out"), "--params", PARAMS, "--models", str(surrogates_dir)]) == 1
     assert "photo folder" in capsys.readouterr().err and not (tmp_path / "out").exists()

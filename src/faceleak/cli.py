@@ -3,6 +3,7 @@ one-line error, and the refusal to write over the user's input or an earlier res
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import sys
@@ -28,6 +29,13 @@ def refuse_overwrite(outputs: list[Path], inputs: list[Path], force: bool = Fals
                 raise FaceleakError(f"{output} is the input {source}; choose another output path (your file is never written over)")
         if output.exists() and not force:
             raise FaceleakError(f"{output} already exists; choose another output path, or add --force to replace it")
+
+
+def positive_integer(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (argparse turns the refusal into its one-line usage error)."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def error_line(program: str, error: Exception) -> int:

@@ -19,7 +19,7 @@ import argparse
 import io
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from faceleak.cli import atomic_output, error_line, project_file
+from faceleak.cli import atomic_output, error_line, positive_integer, project_file
 from faceleak.data.images import BadImageError, open_image, to_unit_range
 from faceleak.defenses.cloak import LEVEL, CloakSettings, Surrogate, SSIM_WINDOW, cloak, load_surrogates, ssim_index, surrogate_templates, within_ssim_floor
 from faceleak.device import use_device
@@ -50,6 +50,11 @@ def face_region(box: np.ndarray, width: int, height: int, size: int, margin: int
     return int(max(x1 - pad_x, 0)), int(max(y1 - pad_y, 0)), int(min(x2 + pad_x, width)), int(min(y2 + pad_y, height))
 
 
+def in_steps(settings: CloakSettings, steps: int) -> CloakSettings:
+    """``settings`` in ``steps`` steps (``--steps``), each scaled so that the steps together travel as far as before (at most the whole budget at once)."""
+    return replace(settings, steps=steps, step_fraction=min(settings.step_fraction * settings.steps / steps, 1.0))
+
+
 @dataclass
 class Cloaked:
     """A cloaked photo, its face regions, and per face the share of the cloak the SSIM floor kept."""
@@ -68,26 +73,31 @@ class PhotoCloaker:
         self.surrogates, self.settings, self.size, self.margin, self.seed = surrogates, settings, size, margin, seed
         self.detector = MTCNN(keep_all=True, device=torch.device("cpu"))
 
-    def __call__(self, photo: np.ndarray, floor: float | None = None) -> Cloaked:
-        """The cloaked photo (same shape, uint8; unchanged when it has no face), each face region keeping
-        SSIM >= ``floor`` (default: the settings' floor) before rounding."""
+    def craft(self, photo: np.ndarray) -> tuple[list[Region], torch.Tensor]:
+        """The photo's face regions and each face's cloak change (crop-sized, no SSIM floor on the photo yet);
+        no regions when the photo has no face."""
         rgb = Image.fromarray(photo.squeeze(-1) if photo.shape[-1] == 1 else photo).convert("RGB")
         boxes, _ = self.detector.detect(rgb)
         if boxes is None:
-            return Cloaked(photo, [], [])
+            return [], torch.empty(0)
         height, width = photo.shape[:2]
         regions = [face_region(box, width, height, self.size, self.margin) for box in boxes]
         regions = [(x1, y1, x2, y2) for x1, y1, x2, y2 in regions if min(x2 - x1, y2 - y1) >= SSIM_WINDOW]
+        if not regions:
+            return [], torch.empty(0)
         faces = torch.cat([self._crop(photo, region) for region in regions])
         sources = {name: torch.from_numpy(surrogate_templates(surrogate, faces)) for name, surrogate in self.surrogates.items()}
-        change = cloak(faces, self.surrogates, sources, None, self.settings, self.seed) - faces
+        return regions, cloak(faces, self.surrogates, sources, None, self.settings, self.seed) - faces
+
+    def apply(self, photo: np.ndarray, regions: list[Region], change: torch.Tensor, floor: float) -> Cloaked:
+        """The photo with each face's change resized onto its region, every region keeping SSIM >= ``floor`` once rounded."""
         cloaked, kept = photo.astype(np.float64), []
         for (x1, y1, x2, y2), delta in zip(regions, change):
             resized = F.interpolate(delta[None], size=(y2 - y1, x2 - x1), mode="bilinear", align_corners=False)
             levels = (resized / LEVEL).clamp(-self.settings.epsilon, self.settings.epsilon)
             original = torch.from_numpy(cloaked[y1:y2, x1:x2]).permute(2, 0, 1)[None].float()
             levels = ((original + levels).clamp(0, 255) - original)
-            bounded = within_ssim_floor(original / 127.5 - 1, levels / 127.5, self.settings.ssim_floor if floor is None else floor, rounded=True) * 127.5
+            bounded = within_ssim_floor(original / 127.5 - 1, levels / 127.5, floor, rounded=True) * 127.5
             kept.append(float(bounded.abs().sum() / levels.abs().sum().clamp_min(1e-12)))
             cloaked[y1:y2, x1:x2] += bounded[0].permute(1, 2, 0).double().numpy()
         return Cloaked(np.clip(np.round(cloaked), 0, 255).astype(np.uint8), regions, kept)
@@ -150,12 +160,13 @@ def write_photo(photo: np.ndarray, path: Path) -> None:
 
 def cloak_photo(photo: np.ndarray, cloaker: PhotoCloaker, suffix: str) -> tuple[bytes, Cloaked, float]:
     """The cloaked photo encoded as ``suffix``, its faces, and their smallest SSIM to the original as written:
-    when the encoding takes a face below the floor, the photo is cloaked again with the floor raised by the shortfall."""
+    when the encoding takes a face below the floor, the cloak is applied again with the floor raised by the shortfall."""
     floor = cloaker.settings.ssim_floor
+    regions, change = cloaker.craft(photo)
+    if not regions:
+        return b"", Cloaked(photo, [], []), 1.0
     for _ in range(3):
-        result = cloaker(photo, floor)
-        if not result.regions:
-            return b"", result, 1.0
+        result = cloaker.apply(photo, regions, change, floor)
         data = encoded(result.photo, suffix)
         similarity = region_ssim(photo, decoded(data, photo.shape[-1]), result.regions)
         if similarity >= cloaker.settings.ssim_floor:
@@ -227,6 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("source", type=Path, help="folder of photos")
     parser.add_argument("destination", type=Path, help="folder for the cloaked photos (same names)")
     parser.add_argument("--mode", choices=MODE_NAMES, default="mid", help="low, mid or high: how much change the photo may show (SSIM floor and budget in params.yaml's cloak.modes; default mid)")
+    parser.add_argument(
+        "--steps", type=positive_integer, metavar="N",
+        help="attack steps (default: the mode's, params.yaml's cloak.attack.steps); fewer is faster and protects less (docs/systems/cloak.md gives the measured trade)",
+    )
     parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file with the cloak section (default: the project's)")
     parser.add_argument("--models", type=Path, default=Path("models"), help="folder with the surrogates' weights (default: the project's, from the weights stage)")
     parser.add_argument("--force", action="store_true", help="replace cloaked copies already in the destination (never the originals)")
@@ -236,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         use_device(params.device)
         torch.manual_seed(params.seed)
         surrogates = load_surrogates(params.surrogates, project_file(arguments.models), params.weights.engine)
-        cloaker = PhotoCloaker(surrogates, params.mode_settings(arguments.mode), params.lfw.face_size, params.lfw.margin, params.seed)
+        settings = params.mode_settings(arguments.mode) if arguments.steps is None else in_steps(params.mode_settings(arguments.mode), arguments.steps)
+        cloaker = PhotoCloaker(surrogates, settings, params.lfw.face_size, params.lfw.margin, params.seed)
         outcome = cloak_folder(arguments.source, arguments.destination, cloaker, arguments.force)
     except FaceleakError as error:
         return error_line("faceleak-cloak", error)
