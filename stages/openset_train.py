@@ -6,9 +6,10 @@ from pathlib import Path
 import numpy as np
 
 from faceleak.data.lfw import identity_key
+from faceleak.data.mfr2 import load_faces
 from faceleak.data.splits import identity_split
 from faceleak.data.table import FaceTable
-from faceleak.io import read_json, write_json
+from faceleak.io import write_json
 from faceleak.models.facenet import load_facenet
 from faceleak.plots import write_history_csv
 from faceleak.stage import note_timing, start
@@ -19,7 +20,7 @@ params = start(load_openset_params)
 table = FaceTable.load("data/lfw/faces.npz")
 attacker = table.arrays["attacker"]
 people = table.people[attacker]
-victim_keys = {identity_key(face["identity"]) for face in read_json("data/interim/mask_filter.json")["faces"]}
+victim_keys = {identity_key(face.identity) for face in load_faces(Path("data/raw/mfr2"))}
 overlap = sorted({person for person in people if identity_key(person) in victim_keys})
 if overlap:
     raise RuntimeError(f"attacker data holds victims: {', '.join(overlap[:5])}")

@@ -10,20 +10,42 @@ from typing import Any
 from faceleak.attacks.embedding_inversion import TrainParams
 from faceleak.defenses.masking import STRATEGIES
 from faceleak.device import DEVICE_CHOICES
-from faceleak.params import Section, WeightsParams, read_params_file, weights_params
+from faceleak.params import ParamsError, Section, WeightsParams, read_params_file, weights_params
 
 BAD_IMAGE_POLICIES = ("error", "skip")
+MASK_FILTER_SOURCES = ("ensemble", "synthetic", "cross_fit")
+
+
+@dataclass(frozen=True)
+class SyntheticMaskParams:
+    """The ConvNeXt trained on synthetic masks: ``photos`` LFW photos of people outside MFR2 (at most
+    ``per_person`` each), each also masked; ``val_fraction`` of the people held out; faces framed at
+    ``frame_scale`` (low, high) times their MTCNN box, as MFR2's are; trained ``epochs`` (AdamW)."""
+
+    photos: int
+    per_person: int
+    val_fraction: float
+    frame_scale: tuple[float, float]
+    epochs: int
+    batch_size: int
+    learning_rate: float
 
 
 @dataclass(frozen=True)
 class MaskFilterParams:
+    """Which MFR2 faces count as unmasked: P(unmasked) >= ``threshold`` from ``source``: the ConvNeXt trained on
+    synthetic masks, the ConvNeXt cross-fitted on MFR2 itself (``folds``, ``epochs``, ``batch_size``,
+    ``learning_rate``) or the mean of both (``ensemble``); or from the hub ``model`` when set."""
+
     model: str | None
+    source: str
     threshold: float
     folds: int
     image_size: int
     epochs: int
     batch_size: int
     learning_rate: float
+    synthetic: SyntheticMaskParams
 
 
 @dataclass(frozen=True)
@@ -74,6 +96,22 @@ def decoder_train_params(train: Section) -> TrainParams:
     )
 
 
+def synthetic_mask_params(synthetic: Section) -> SyntheticMaskParams:
+    """The synthetic-mask training data and its ConvNeXt's training (``spine.mask_filter.synthetic``)."""
+    frame_scale = synthetic.numbers("frame_scale", 1.0, 3.0)
+    if len(frame_scale) != 2 or frame_scale[0] > frame_scale[1]:
+        raise ParamsError(f"params: 'spine.mask_filter.synthetic.frame_scale' = {list(frame_scale)} is not allowed; expected [low, high] with 1 <= low <= high <= 3")
+    return SyntheticMaskParams(
+        photos=synthetic.integer("photos", 2),
+        per_person=synthetic.integer("per_person", 1),
+        val_fraction=synthetic.number("val_fraction", 0.0, 1.0, low_open=True, high_open=True),
+        frame_scale=(frame_scale[0], frame_scale[1]),
+        epochs=synthetic.integer("epochs", 1),
+        batch_size=synthetic.integer("batch_size", 1),
+        learning_rate=synthetic.number("learning_rate", 0.0, 1.0, low_open=True),
+    )
+
+
 def embed_params(embed: Section) -> EmbedParams:
     """How MFR2 faces are read, sized and split (``spine.embed``)."""
     return EmbedParams(
@@ -97,12 +135,14 @@ def parse_spine_params(raw: dict[str, Any]) -> SpineParams:
         leakage=top.number("leakage", 0.0, 1.0, low_open=True),
         mask_filter=MaskFilterParams(
             model=mask.optional_text("model"),
+            source=mask.choice("source", MASK_FILTER_SOURCES),
             threshold=mask.number("threshold", 0.5, 1.0),
             folds=mask.integer("folds", 2),
             image_size=mask.integer("image_size", 32),
             epochs=mask.integer("epochs", 1),
             batch_size=mask.integer("batch_size", 1),
             learning_rate=mask.number("learning_rate", 0.0, 1.0, low_open=True),
+            synthetic=synthetic_mask_params(mask.section("synthetic")),
         ),
         embed=embed_params(spine.section("embed")),
         leak=LeakParams(strategy=spine.section("leak").choice("strategy", STRATEGIES)),
