@@ -11,21 +11,18 @@ from faceleak.models.recognizers import load_recognizer, recognizer_names
 from faceleak.plots import metric_curves, write_csv
 from faceleak.stage import note_timing, start
 from faceleak.systems.cloak.params import load_cloak_params
-from faceleak.systems.cloak.names import CLEAN
-from faceleak.systems.cloak.steps import Cast, judge_cloaks, success_rows
+from faceleak.systems.cloak.steps import judge_cloaks, stored_cloaks, success_rows
 
 params = start(load_cloak_params)
 table = FaceTable.load("data/lfw/faces.npz")
-stored = read_npz("data/cloak/cloaks.npz")
-cast = Cast(stored["cloaked"], stored["references"], stored["gallery"])
+cast, variants, targets = stored_cloaks(table, read_npz("data/cloak/cloaks.npz"))
 benchmark = read_json("metrics/verification_benchmark.json")
-variants = {CLEAN: table.faces[cast.cloaked], **{key.removeprefix("faces_"): value for key, value in stored.items() if key.startswith("faces_")}}
 roles = {**{name: "independent" for name in params.judges}, **{name: "surrogate, white-box" for name in params.surrogates if name in recognizer_names()}}
 results = {}
 for name, role in roles.items():
     thresholds = view2_thresholds(benchmark, name, params.fmrs)
     judge = load_recognizer(name, Path("models"), params.weights.engine)
-    results[name] = {"role": role, "thresholds": thresholds, "cells": judge_cloaks(judge, thresholds, table, cast, variants, stored["targets"], params)}
+    results[name] = {"role": role, "thresholds": thresholds, "cells": judge_cloaks(judge, thresholds, table, cast, variants, targets, params)}
 write_json("metrics/cloak.json", {"fmrs": [f"{fmr:g}" for fmr in params.fmrs], "judges": results})
 quality = read_json("metrics/cloak_craft.json")["quality"]
 rows = success_rows(results, f"{min(params.fmrs):g}", quality)

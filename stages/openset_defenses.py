@@ -4,50 +4,30 @@ FaceNet templates) against the open-set attack's success on the protected victim
 import time
 from pathlib import Path
 
-import numpy as np
-
 from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack
 from faceleak.data import lfw
 from faceleak.data.table import FaceTable
-from faceleak.defenses.templates import protections
 from faceleak.io import read_json, write_json
-from faceleak.metrics.rates import flat_rate
-from faceleak.metrics.verification import tenfold_accuracy
 from faceleak.models.facenet import load_facenet
 from faceleak.plots import privacy_utility, write_csv
-from faceleak.report import flat_figures
 from faceleak.stage import note_timing, start
 from faceleak.systems.openset.params import load_openset_params
-from faceleak.systems.openset.steps import attack_figures, load_judges, reconstruct, thresholds_from, view2_arrays
+from faceleak.systems.openset.steps import defense_rows, load_judges, thresholds_from, view2_arrays
 
 params = start(load_openset_params)
 pairs = lfw.read_pairs(Path("data/raw/lfw_pairs") / lfw.PAIRS_FILE, params.lfw.folds, params.lfw.pairs_per_fold)
 first, second, same, folds, users = view2_arrays(pairs)
 table = FaceTable.load("data/lfw/faces.npz")
-view2 = np.concatenate([table.arrays["facenet"][table.rows(first)], table.arrays["facenet"][table.rows(second)]])
+view2 = (table.arrays["facenet"][table.rows(first)], table.arrays["facenet"][table.rows(second)], same, folds, users)
 victims = FaceTable.load("data/openset/victims.npz")
-queries = np.arange(len(victims.names))
 judges = load_judges(params.openset.judges, Path("models"), params.weights.engine)
 thresholds = thresholds_from(read_json("metrics/recognizers.json"), params.openset.judges, (params.defenses.fmr,))
 attack = EmbeddingInversionAttack(
     params.openset.train, params.openset.face_size, params.seed, load_facenet(Path("models/facenet.pt"), params.weights.engine), lowest_leakage=params.openset.min_leakage
 ).load("models/openset_decoder.pt")
-reference = table.arrays["facenet"][table.arrays["attacker"]]
 settings = params.defenses
 started = time.perf_counter()
-rows = []
-for protection in protections(settings.masking, settings.noise, settings.quantization, settings.biohash, reference, params.seed):
-    stored = protection.protect(view2, np.concatenate([users, users]))
-    accuracy, spread = tenfold_accuracy(protection.distances(stored[: len(pairs)], stored[len(pairs) :]), same, folds)
-    leaked, mask = protection.attacker_input(protection.protect(victims.arrays["facenet"], victims.people), victims.people)
-    reconstructions = reconstruct(attack, leaked, mask, victims.faces.shape[-1])
-    figures = attack_figures(reconstructions, victims, queries, judges, thresholds)
-    rows.append(
-        {"defense": protection.name, "setting": float(protection.setting)}
-        | flat_rate("view2_accuracy", accuracy, len(pairs))
-        | {"view2_accuracy_std": spread}
-        | flat_figures(figures)
-    )
+rows = defense_rows(settings, table.arrays["facenet"][table.arrays["attacker"]], view2, victims, attack, judges, thresholds, params.seed)
 seconds = time.perf_counter() - started
 write_json("metrics/defenses.json", {"fmr": settings.fmr, "rows": {f"{row['defense']}_{row['setting']:g}": row for row in rows}})
 write_csv("plots/defenses.csv", rows)

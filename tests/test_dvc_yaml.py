@@ -10,7 +10,7 @@ import yaml
 from tests.conftest import PROJECT
 
 SOURCE = PROJECT / "src"
-SYSTEMS = ("spine", "openset", "model_inversion", "verification", "cloak", "encryption")
+SYSTEMS = ("spine", "openset", "model_inversion", "verification", "cloak", "encryption", "audit")
 SHARED_STAGES = ("download", "weights", "lfw_faces", "lfw_dlib", "report")
 
 

@@ -47,6 +47,7 @@ TINY = {
         "attack": {"steps": 2, "draws": 1},
         "detector": {"photos": 2, "steps": 1, "judges": ["mtcnn", "dlib_hog"]},
     },
+    "audit": {"min_view2_accuracy": 0.5, "agreement_faces": 8, "inversion": {"train": {"epochs": 1, "patience": 1, "base_channels": 4, "warmup_epochs": 0}}},
     "encryption": {
         "model": {"widths": [2, 2, 2, 4], "code_channels": 1, "k": 8},
         "train": {"epochs": 1},
@@ -177,6 +178,15 @@ def test_dvc_repro_end_to_end(tmp_path, mirror):
     assert colour["cloaked_photos"] == 45 and set(colour["quality"]) == {"mode_low", "mode_mid", "mode_high"}
     for figure in ("cloak_grid.png", "cloak_dodging.png", "cloak_detector_grid.png", "cloak_colour_grid.png"):
         assert (project / "plots" / figure).stat().st_size > 1000
+
+    audited = _assert_finite(project / "metrics/audit_view2.json")  # faceres exported to ONNX, audited as a user's model
+    assert audited["recognizer"]["runtime"] == "onnxruntime" and audited["onnx_torch_max_difference"] < 1e-4
+    assert abs(audited["recognizers"]["faceres_onnx"]["view2"]["accuracy_count"] - benchmark["recognizers"]["faceres"]["view2"]["accuracy_count"]) <= 1
+    assert _assert_finite(project / "metrics/audit_cloak.json")["judges"]["faceres_onnx"]["role"] == "independent"
+    inverted = _assert_finite(project / "metrics/audit_inversion.json")
+    assert inverted["roles"] == {"facenet": "surrogate, white-box", "dlib": "independent", "mobilefacenet": "independent"}
+    assert set(inverted["leakage"]) == {"1", "0.3"} and {"none_0", "biohash_64"} <= set(inverted["defenses"]["rows"])
+    assert "| " in (project / "docs/results/audit_faceres_onnx.md").read_text()
 
     trained = _assert_finite(project / "metrics/encryption_train.json")
     assert [row["k"] for row in trained["test_by_k"]] == [4, 8]

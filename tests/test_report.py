@@ -200,3 +200,17 @@ def test_a_null_metric_is_na(metrics_copy):
     assert row(page, "FaceNet SAR-I 1e-3", protocol="open set", leakage="1")["FaceNet SAR-I 1e-3"] == NA
     headline_row = next(r for r in openset.headline_rows(metrics_copy) if "FaceNet" in r.figure and "full" in r.figure)
     assert headline_row.value == NA
+
+
+def test_audit_page_is_the_committed_one_and_its_figures_exist():
+    from faceleak.systems.audit.report import audit_page
+
+    read = lambda name: read_json(METRICS / name)
+    text = audit_page(read("audit_view2.json"), read("cloak_craft.json"), read("audit_cloak.json"), read("audit_inversion.json"))
+    name = read("audit_view2.json")["recognizer"]["name"]
+    assert text == (PAGES / f"audit_{name}.md").read_text()
+    assert tables(text) and not re.search(r"\b(nan|None|inf)\b", text)
+    for link in re.findall(r"!\[[^]]*\]\(([^)]+)\)", text):
+        assert (PAGES / link).resolve().is_file(), link
+    accuracy = read("audit_view2.json")["recognizers"][name]["view2"]
+    assert row(text, name, **{"": "View 2 accuracy (10 folds)"})[name].startswith(f"{100 * accuracy['accuracy']:.1f}% ({accuracy['accuracy_count']:,}/")

@@ -3,7 +3,9 @@
 The attacker owns (face, template) pairs, hides the same dimensions the leak hides (or, with
 ``leakage_range``, a fresh random set of a random fraction per sample, for a mask-conditioned
 decoder that serves any leak), and fits the decoder with a pixel loss plus an optional identity loss (1 - cosine between the frozen FaceNet's
-embedding of the reconstruction and the full original template). The identity loss can start after
+embedding of the reconstruction and the full original template). A black-box attacker of another recognizer takes
+the identity loss through a recognizer of its own (``identity``), towards that recognizer's templates of the same
+faces (``InversionData.targets``), while the decoder reads the attacked recognizer's templates. The identity loss can start after
 ``warmup_epochs`` of pixel loss alone, and can be taken on ``augment_draws`` random views of each
 reconstruction (averaged), so that the decoder draws faces rather than one pixel pattern FaceNet
 alone reads. The checkpoint with the lowest validation loss is kept; training stops when it has not
@@ -12,6 +14,7 @@ improved for ``patience`` epochs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,33 +49,52 @@ class TrainParams:
     augment_draws: int = 0
 
 
+# A differentiable recognizer for the identity loss: faces in [-1, 1] (N, 3, H, W) -> unit templates (N, D).
+Identity = Callable[[torch.Tensor], torch.Tensor]
+
+
 @dataclass
 class InversionData:
-    """Leaked templates, the full templates they came from, the faces in [-1, 1] (N, 3, H, W) and,
-    for a conditioned decoder, the 0/1 masks of leaked dimensions."""
+    """Leaked templates, the full templates they came from, the faces in [-1, 1] (N, 3, H, W), for a
+    conditioned decoder the 0/1 masks of leaked dimensions, and the identity loss's targets: the attacker's
+    own recognizer's templates of the faces (None: the full templates, the identity loss then runs through
+    the attacked recognizer)."""
 
     leaked: torch.Tensor
     templates: torch.Tensor
     faces: torch.Tensor
     masks: torch.Tensor | None = None
+    targets: torch.Tensor | None = None
 
     @classmethod
-    def from_arrays(cls, leaked: np.ndarray, templates: np.ndarray, faces: torch.Tensor) -> InversionData:
-        return cls(torch.from_numpy(leaked).float(), torch.from_numpy(templates).float(), faces)
+    def from_arrays(cls, leaked: np.ndarray, templates: np.ndarray, faces: torch.Tensor, targets: np.ndarray | None = None) -> InversionData:
+        return cls(torch.from_numpy(leaked).float(), torch.from_numpy(templates).float(), faces, None, None if targets is None else torch.from_numpy(targets).float())
+
+    def _with(self, change: Callable[[torch.Tensor], torch.Tensor]) -> InversionData:
+        """Every tensor of the data through ``change`` (rows chosen, or moved)."""
+        optional = lambda tensor: None if tensor is None else change(tensor)
+        return InversionData(change(self.leaked), change(self.templates), change(self.faces), optional(self.masks), optional(self.targets))
 
     def __getitem__(self, rows: torch.Tensor | np.ndarray | slice) -> InversionData:
-        masks = None if self.masks is None else self.masks[rows]
-        return InversionData(self.leaked[rows], self.templates[rows], self.faces[rows], masks)
+        return self._with(lambda tensor: tensor[rows])
 
     def to(self, device: torch.device) -> InversionData:
         """The same data on ``device``."""
-        masks = None if self.masks is None else self.masks.to(device)
-        return InversionData(self.leaked.to(device), self.templates.to(device), self.faces.to(device), masks)
+        return self._with(lambda tensor: tensor.to(device))
+
+    def identity_targets(self) -> torch.Tensor:
+        """What the identity loss pulls each reconstruction's template towards."""
+        return self.templates if self.targets is None else self.targets
 
     def randomly_leaked(self, lowest: float, generator: torch.Generator) -> InversionData:
         """The full templates with a random leak per sample (see :func:`random_masks`)."""
         masks = random_masks(len(self.templates), self.templates.shape[1], lowest, generator)
-        return InversionData(self.templates * masks, self.templates, self.faces, masks)
+        return InversionData(self.templates * masks, self.templates, self.faces, masks, self.targets)
+
+
+def facenet_identity(facenet: nn.Module) -> Identity:
+    """FaceNet as the identity loss's recognizer (unit templates of faces in [-1, 1])."""
+    return lambda faces: nn.functional.normalize(facenet(standardize(faces)), dim=1)
 
 
 class EmbeddingInversionAttack:
@@ -85,13 +107,19 @@ class EmbeddingInversionAttack:
         seed: int,
         facenet: nn.Module | None = None,
         lowest_leakage: float | None = None,
+        identity: Identity | None = None,
+        embedding_dim: int = 512,
     ):
-        if params.identity_weight > 0 and facenet is None:
-            raise ValueError("train.identity_weight > 0 needs the frozen FaceNet model")
-        self.params, self.face_size, self.seed, self.facenet = params, face_size, seed, facenet
+        """``facenet``: the frozen FaceNet of the identity loss; ``identity``: another recognizer in its place (the
+        black-box attacker's own); ``embedding_dim``: the size of the templates the decoder reads."""
+        if params.identity_weight > 0 and facenet is None and identity is None:
+            raise ValueError("train.identity_weight > 0 needs the frozen FaceNet model (or another identity recognizer)")
+        self.params, self.face_size, self.seed = params, face_size, seed
+        self.identity = identity if identity is not None or facenet is None else facenet_identity(facenet)
         self.lowest_leakage = lowest_leakage
         torch.manual_seed(seed)
         self.decoder = EmbeddingDecoder(
+            embedding_dim=embedding_dim,
             face_size=face_size,
             base_channels=params.base_channels,
             dropout=params.dropout,
@@ -99,12 +127,12 @@ class EmbeddingInversionAttack:
         ).to(active_device())
 
     def _identity_loss(self, reconstruction: torch.Tensor, templates: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        """1 - cosine between FaceNet's embedding and the template, averaged over the random views
+        """1 - cosine between the identity recognizer's template and the target, averaged over the random views
         (``generator`` None: the reconstruction itself, as in validation)."""
         views = [reconstruction] if generator is None or self.params.augment_draws == 0 else [
             random_views(reconstruction, generator) for _ in range(self.params.augment_draws)
         ]
-        embeddings = nn.functional.normalize(self.facenet(standardize(torch.cat(views))), dim=1)
+        embeddings = self.identity(torch.cat(views))
         return 1.0 - (embeddings * templates.repeat(len(views), 1)).sum(dim=1).mean()
 
     def _loss(self, batch: InversionData, identity: bool, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -112,7 +140,7 @@ class EmbeddingInversionAttack:
         reconstruction = self.decoder(batch.leaked, batch.masks)
         loss = nn.functional.mse_loss(reconstruction, batch.faces)
         if identity:
-            loss = loss + self.params.identity_weight * self._identity_loss(reconstruction, batch.templates, generator)
+            loss = loss + self.params.identity_weight * self._identity_loss(reconstruction, batch.identity_targets(), generator)
         return loss
 
     @torch.no_grad()

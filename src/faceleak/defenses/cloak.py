@@ -137,12 +137,29 @@ SURROGATES: dict[str, Callable[[Path, str], Surrogate]] = {
 }
 
 
+def onnx_surrogate(name: str) -> Surrogate:
+    """An ONNX recognizer of params.yaml's ``recognizers:`` section as a differentiable surrogate (its onnx2torch
+    conversion; warped by the faces' landmarks when it takes ArcFace-aligned faces)."""
+    from faceleak.models.onnx_recognizer import OnnxRecognizer
+    from faceleak.models.recognizers import onnx_specs
+
+    recognizer = OnnxRecognizer(onnx_specs()[name])
+    return LandmarkSurrogate(recognizer.templates) if recognizer.spec.alignment == "arcface_5pt" else recognizer.templates
+
+
+def surrogate_names() -> tuple[str, ...]:
+    """Names :func:`load_surrogates` accepts: :data:`SURROGATES` and params.yaml's ONNX recognizers."""
+    from faceleak.models.recognizers import onnx_specs
+
+    return (*SURROGATES, *onnx_specs())
+
+
 def load_surrogates(names: Sequence[str], models_dir: Path = Path("models"), engine: str = "fp32") -> dict[str, Surrogate]:
-    """The differentiable surrogates of ``names`` (see :data:`SURROGATES`)."""
-    unknown = [name for name in names if name not in SURROGATES]
+    """The differentiable surrogates of ``names`` (see :func:`surrogate_names`)."""
+    unknown = [name for name in names if name not in surrogate_names()]
     if unknown:
-        raise ValueError(f"unknown cloak surrogate {unknown[0]!r}; differentiable ones: {', '.join(SURROGATES)}")
-    return {name: SURROGATES[name](models_dir, engine) for name in names}
+        raise ValueError(f"unknown cloak surrogate {unknown[0]!r}; differentiable ones: {', '.join(surrogate_names())}")
+    return {name: SURROGATES[name](models_dir, engine) if name in SURROGATES else onnx_surrogate(name) for name in names}
 
 
 def diverse_inputs(faces: torch.Tensor, settings: CloakSettings, generator: torch.Generator) -> torch.Tensor:

@@ -95,7 +95,7 @@ class Quantization(Unprotected):
 
 
 def projection(secret: int, user: str, bits: int, dimensions: int) -> np.ndarray:
-    """A user's key: ``bits`` Gaussian rows of norm about one (nearly orthogonal in 512-D), drawn from
+    """A user's key: ``bits`` Gaussian rows of norm about one (nearly orthogonal in high dimensions), drawn from
     the secret and the user's name."""
     generator = np.random.default_rng([secret, _digest(user.encode())])
     return generator.standard_normal((bits, dimensions)) / np.sqrt(dimensions)
@@ -147,5 +147,5 @@ def protections(
     chosen += [LowVarianceMasking(hidden, reference) for hidden in masking]
     chosen += [GaussianNoise(scale, seed) for scale in noise]
     chosen += [Quantization(bits) for bits in quantization]
-    chosen += [BioHash(bits, seed, stolen) for bits in biohash for stolen in (False, True)]
+    chosen += [BioHash(bits, seed, stolen, reference.shape[1]) for bits in biohash for stolen in (False, True)]
     return chosen

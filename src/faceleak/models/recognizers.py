@@ -161,13 +161,33 @@ REGISTRY: dict[str, Callable[[Path, str], Recognizer]] = {
 }
 
 
+ONNX_SECTION = "recognizers"  # params.yaml's section of recognizers from ONNX files (faceleak.models.onnx_recognizer)
+
+
+def onnx_specs(params_file: Path = Path("params.yaml")) -> dict:
+    """The ONNX recognizers ``params_file`` declares, by name (none without the file or its section)."""
+    from faceleak.models.onnx_recognizer import parse_onnx_specs
+    from faceleak.params import ParamsError, read_params_file
+
+    specs = parse_onnx_specs(read_params_file(params_file).get(ONNX_SECTION)) if Path(params_file).is_file() else {}
+    if clash := sorted(set(specs) & set(REGISTRY)):
+        raise ParamsError(f"params: '{ONNX_SECTION}.{clash[0]}' is not allowed; expected a name the project's recognizers do not use ({', '.join(REGISTRY)})")
+    return specs
+
+
 def recognizer_names() -> tuple[str, ...]:
-    """Names that :func:`load_recognizer` accepts."""
-    return tuple(REGISTRY)
+    """Names that :func:`load_recognizer` accepts: the project's recognizers and params.yaml's ONNX ones."""
+    return (*REGISTRY, *onnx_specs())
 
 
 def load_recognizer(name: str, models_dir: Path = Path("models"), engine: str = "fp32") -> Recognizer:
-    """The recognizer called ``name``, with its weights from ``models_dir`` (``engine``: FaceNet's)."""
-    if name not in REGISTRY:
-        raise UnknownRecognizer(f"unknown recognizer {name!r}; known: {', '.join(REGISTRY)}")
-    return REGISTRY[name](Path(models_dir), engine)
+    """The recognizer called ``name``, with its weights from ``models_dir`` (``engine``: FaceNet's), or the
+    ONNX recognizer params.yaml's ``recognizers:`` section declares under that name."""
+    if name in REGISTRY:
+        return REGISTRY[name](Path(models_dir), engine)
+    specs = onnx_specs()
+    if name not in specs:
+        raise UnknownRecognizer(f"unknown recognizer {name!r}; known: {', '.join(recognizer_names())}")
+    from faceleak.models.onnx_recognizer import OnnxRecognizer
+
+    return OnnxRecognizer(specs[name])

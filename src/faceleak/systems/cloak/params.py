@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from faceleak.data.degrade import CleaningSettings
-from faceleak.defenses.cloak import CLOAK_AIMS, SURROGATES, CloakSettings
+from faceleak.defenses.cloak import CLOAK_AIMS, CloakSettings, surrogate_names
 from faceleak.models.detectors import DETECTORS
 from faceleak.models.recognizers import recognizer_names
 from faceleak.params import ImageParams, LFWParams, ParamsError, Section, WeightsParams, parse_shared_params, read_params_file
@@ -94,7 +94,7 @@ def parse_cloak_params(raw: dict) -> CloakParams:
     if sorted(modes.raw) != sorted(MODE_NAMES):
         raise ParamsError(f"params: 'cloak.modes' has {', '.join(modes.raw) or 'none'}; expected exactly {', '.join(MODE_NAMES)}")
     chosen = {name: modes.section(name) for name in MODE_NAMES}
-    surrogates, judges = section.choices("surrogates", tuple(SURROGATES)), section.choices("judges", recognizer_names())
+    surrogates, judges = section.choices("surrogates", surrogate_names()), section.choices("judges", recognizer_names())
     shared_models = sorted(set(surrogates) & set(judges))
     if shared_models:
         raise ParamsError(f"params: 'cloak.judges' lists {', '.join(shared_models)}, a surrogate the cloak is crafted on; a judge must be independent")

@@ -30,7 +30,7 @@ def _variant_label(variant: str) -> str:
     return "no cloak" if epsilon == "0" else f"{aim}, epsilon {epsilon}, uniform"
 
 
-def _mode_rows(craft: dict, judged: dict, variants: list[str]) -> list[list[str]]:
+def mode_rows(craft: dict, judged: dict, variants: list[str]) -> list[list[str]]:
     """Per cloak variant and judge: budget, SSIM, photos unmatched, identification, and unmatched after each cleaning."""
     fmr = judged["fmrs"][0]
     rows = []
@@ -47,7 +47,7 @@ def _mode_rows(craft: dict, judged: dict, variants: list[str]) -> list[list[str]
     return rows
 
 
-def _mode_header(fmr: str, first: str = "mode") -> tuple[str, ...]:
+def mode_header(fmr: str, first: str = "mode") -> tuple[str, ...]:
     return (
         first, "epsilon (of 255)", "SSIM floor", "SSIM, mean (min)", "judge", f"photos unmatched, FMR {fmr_label(fmr)}", "identification top-1 (nearest neighbour)",
         *(f"unmatched after {CLEANING_LABELS[cleaning]}" for cleaning in CLEANING_LABELS if cleaning != "none"),
@@ -57,7 +57,7 @@ def _mode_header(fmr: str, first: str = "mode") -> tuple[str, ...]:
 def _modes(craft: dict, judged: dict) -> str:
     """The modes a person chooses: quality, then per independent judge unmatched, identification and cleaning."""
     modes = [key for key in craft["quality"] if key.startswith(MODE_PREFIX)]
-    header, rows = _mode_header(judged["fmrs"][0]), _mode_rows(craft, {**judged, "judges": _independent(judged)}, [CLEAN, *modes])
+    header, rows = mode_header(judged["fmrs"][0]), mode_rows(craft, {**judged, "judges": _independent(judged)}, [CLEAN, *modes])
     below = ", ".join(f"{_variant_label(key)} {integer(craft['quality'][key]['below_floor'])}" for key in modes)
     return section(
         "The modes a person chooses",
@@ -82,7 +82,7 @@ def _colour(colour: dict) -> str:
         "The modes on colour photos (MFR2)",
         f"{colour['cast']}: {integer(colour['cloaked_photos'])} photos cloaked, {integer(colour['references'])} references, "
         f"{integer(colour['gallery_photos'])} distractors. Thresholds are LFW View 2's (grey): the no-cloak rows show how they sit on colour photos.",
-        table(_mode_header(colour["fmrs"][0], "mode (colour MFR2 photo)"), _mode_rows(colour, colour, [CLEAN, *modes])),
+        table(mode_header(colour["fmrs"][0], "mode (colour MFR2 photo)"), mode_rows(colour, colour, [CLEAN, *modes])),
         figure("colour MFR2 photos, the three modes and their amplified changes", "cloak_colour_grid.png"),
     )
 

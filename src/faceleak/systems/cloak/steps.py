@@ -51,6 +51,14 @@ class Cast:
         return table.people[getattr(self, part)]
 
 
+def stored_cloaks(table: FaceTable, stored: dict[str, np.ndarray]) -> tuple[Cast, dict[str, np.ndarray], np.ndarray]:
+    """cloak_craft's store as its cast, the faces of each variant (:data:`CLEAN`: the photos uncloaked) and the
+    impersonation targets."""
+    cast = Cast(stored["cloaked"], stored["references"], stored["gallery"])
+    variants = {CLEAN: table.faces[cast.cloaked], **{key.removeprefix("faces_"): value for key, value in stored.items() if key.startswith("faces_")}}
+    return cast, variants, stored["targets"]
+
+
 def select_cast(table: FaceTable, params: CastParams, seed: int) -> Cast:
     """Users: people with at least ``cloaked_photos + references`` photos (drawn by ``seed``), each with
     ``cloaked_photos`` of them to cloak and ``references`` kept clean; gallery: other people with at least

@@ -13,15 +13,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, InversionData, TrainParams
+from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, Identity, InversionData, TrainParams
 from faceleak.data import lfw
 from faceleak.data.images import to_channels, to_uint8, to_unit_range
 from faceleak.data.table import FaceTable
 from faceleak.defenses.masking import DimensionMask
+from faceleak.defenses.templates import protections
 from faceleak.metrics import identity, image
 from faceleak.metrics.rates import flat_rate
 from faceleak.metrics.verification import pair_distances, success_attack_rate, tenfold_accuracy, threshold_at_fmr
 from faceleak.models.recognizers import Recognizer, load_recognizer
+from faceleak.report import flat_figures
+from faceleak.systems.openset.params import DefenseParams
 
 
 def resized_faces(faces: np.ndarray, size: int, batch: int = 1024) -> torch.Tensor:
@@ -31,9 +34,9 @@ def resized_faces(faces: np.ndarray, size: int, batch: int = 1024) -> torch.Tens
     )
 
 
-def inversion_data(templates: np.ndarray, faces: np.ndarray, size: int) -> InversionData:
-    """Full templates (the attack draws its own leaks) with their faces at ``size``."""
-    return InversionData.from_arrays(templates, templates, resized_faces(faces, size))
+def inversion_data(templates: np.ndarray, faces: np.ndarray, size: int, targets: np.ndarray | None = None) -> InversionData:
+    """Full templates (the attack draws its own leaks) with their faces at ``size`` (and the identity loss's targets)."""
+    return InversionData.from_arrays(templates, templates, resized_faces(faces, size), targets)
 
 
 def train_conditioned_attack(
@@ -46,14 +49,18 @@ def train_conditioned_attack(
     lowest_leakage: float,
     seed: int,
     facenet: torch.nn.Module | None = None,
+    identity: Identity | None = None,
+    targets: np.ndarray | None = None,
 ) -> tuple[EmbeddingInversionAttack, dict[str, float]]:
     """A mask-conditioned decoder fit on the (template, face) pairs outside ``val``, early-stopped on ``val``
     (after its pixel-loss warm-up, if any).
 
-    ``facenet`` (the attacked model, frozen) is needed when ``params.identity_weight`` > 0.
+    The identity loss (``params.identity_weight`` > 0) runs through ``facenet`` (the attacked model, frozen), or
+    through ``identity``, the attacker's own recognizer, towards its templates ``targets`` of the same faces.
     """
-    attack = EmbeddingInversionAttack(params, face_size, seed, facenet, lowest_leakage=lowest_leakage)
-    attack.fit(inversion_data(templates[~val], faces[~val], face_size), inversion_data(templates[val], faces[val], face_size))
+    attack = EmbeddingInversionAttack(params, face_size, seed, facenet, lowest_leakage=lowest_leakage, identity=identity, embedding_dim=templates.shape[1])
+    part = lambda rows: inversion_data(templates[rows], faces[rows], face_size, None if targets is None else targets[rows])
+    attack.fit(part(~val), part(val))
     history, warmup = attack.history_, attack.warmup_history_
     return attack, {
         "warmup_epochs_run": 0 if warmup is None else len(warmup.val_loss),
@@ -190,12 +197,14 @@ def leakage_curve(
     judges: Judges,
     thresholds: dict[str, dict],
     seed: int,
+    attacked: str = "facenet",
 ) -> tuple[list[dict], dict[float, np.ndarray]]:
-    """Attack figures of ``invert`` at each leakage (random leaked dimensions, seeded) and its faces."""
+    """Attack figures of ``invert`` at each leakage (random leaked dimensions of the ``attacked`` recognizer's
+    victim templates, seeded) and its faces."""
     rows, faces = [], {}
     for leakage in leakages:
         mask = DimensionMask(leakage, "random", seed).fit(reference_templates)
-        faces[leakage] = invert(mask.transform(victims.arrays["facenet"][queries]), mask.mask())
+        faces[leakage] = invert(mask.transform(victims.arrays[attacked][queries]), mask.mask())
         rows.append({"leakage": leakage, **attack_figures(faces[leakage], victims, queries, judges, thresholds)})
     return rows, faces
 
@@ -228,3 +237,33 @@ def thresholds_from(recognizers_metrics: dict, judges: tuple[str, ...], fmrs: tu
             raise KeyError(f"no {name} threshold at FMR {', '.join(missing)}; add it to openset.fmrs")
         thresholds[name] = {key: entries[key] for key in keys}
     return thresholds
+
+
+def defense_rows(
+    settings: DefenseParams,
+    reference: np.ndarray,
+    view2: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    victims: FaceTable,
+    attack: EmbeddingInversionAttack,
+    judges: Judges,
+    thresholds: dict[str, dict],
+    seed: int,
+    attacked: str = "facenet",
+) -> list[dict]:
+    """Each template protection of ``settings`` (fit on the ``reference`` templates) as one row: its utility, LFW View 2
+    10-fold accuracy on the protected templates (``view2``: first and second templates, same-person flags, folds and
+    users of each pair), against the attack's figures on the protected victim templates of ``attacked``."""
+    first, second, same, folds, users = view2
+    queries, rows = np.arange(len(victims.names)), []
+    for protection in protections(settings.masking, settings.noise, settings.quantization, settings.biohash, reference, seed):
+        stored = protection.protect(np.concatenate([first, second]), np.concatenate([users, users]))
+        accuracy, spread = tenfold_accuracy(protection.distances(stored[: len(same)], stored[len(same) :]), same, folds)
+        leaked, mask = protection.attacker_input(protection.protect(victims.arrays[attacked], victims.people), victims.people)
+        figures = attack_figures(reconstruct(attack, leaked, mask, victims.faces.shape[-1]), victims, queries, judges, thresholds)
+        rows.append(
+            {"defense": protection.name, "setting": float(protection.setting)}
+            | flat_rate("view2_accuracy", accuracy, len(same))
+            | {"view2_accuracy_std": spread}
+            | flat_figures(figures)
+        )
+    return rows

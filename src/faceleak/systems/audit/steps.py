@@ -1,0 +1,60 @@
+"""The audit's steps: how well the audited recognizer tells LFW people apart (and whether it is a face
+recognizer at all), whether its ONNX and PyTorch paths agree, and how the cloak system's photos fare against it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from faceleak.attacks.embedding_inversion import Identity, facenet_identity
+from faceleak.data.table import FaceTable
+from faceleak.errors import FaceleakError
+from faceleak.metrics.verification import threshold_at_fmr
+from faceleak.models.facenet import load_facenet
+from faceleak.models.onnx_recognizer import OnnxRecognizer
+from faceleak.models.recognizers import Recognizer
+from faceleak.systems.audit.params import InversionParams
+from faceleak.systems.verification.steps import PairSet, pair_figures, undetected_faces
+
+
+class NotAFaceRecognizer(FaceleakError, ValueError):
+    """The audited model's templates do not separate LFW people."""
+
+
+def view2_figures(recognizer: Recognizer, templates: np.ndarray, pairs: PairSet, fmrs: tuple[float, ...]) -> tuple[dict, list[dict]]:
+    """LFW View 2 10-fold accuracy, AUC, EER, TAR at each FMR and the distance thresholds at each FMR (on the
+    impostor pairs), from the recognizer's templates of the face table; with the ROC points."""
+    distances = recognizer.distance(templates[pairs.first], templates[pairs.second])
+    figures, points = pair_figures(distances, pairs.same, pairs.folds, fmrs)
+    figures["thresholds"] = {f"{fmr:g}": dict(zip(("distance", "achieved_fmr"), threshold_at_fmr(distances[~pairs.same], fmr))) for fmr in fmrs}
+    return figures | undetected_faces([recognizer]), [{"recognizer": recognizer.name, "protocol": "view2", **point} for point in points]
+
+
+def check_separates(recognizer: Recognizer, accuracy: float, floor: float) -> None:
+    """Refuse a model whose View 2 accuracy is below ``floor`` (no face recognizer, or the wrong input settings)."""
+    if accuracy < floor:
+        where = getattr(getattr(recognizer, "spec", None), "path", recognizer.name)
+        raise NotAFaceRecognizer(
+            f"{where}: LFW View 2 accuracy {accuracy:.1%} is below audit.min_view2_accuracy {floor:.0%}: its templates do not tell people apart;"
+            " check its alignment, colour, layout, mean and std in params.yaml's recognizers section (or it is not a face recognizer)"
+        )
+
+
+def attacker_identity(recognizer: Recognizer, inversion: InversionParams, table: FaceTable, rows: np.ndarray, models_dir: Path, engine: str) -> tuple[Identity, np.ndarray | None]:
+    """The recognizer the attacker's identity loss runs through, and its templates of the training faces ``rows``:
+    white-box, the audited recognizer itself (targets: the leaked templates, None); black-box, the attacker's own
+    surrogate (FaceNet, whose templates the face table stores)."""
+    if inversion.white_box:
+        return (recognizer.templates if isinstance(recognizer, OnnxRecognizer) else facenet_identity(load_facenet(models_dir / "facenet.pt", engine))), None
+    return facenet_identity(load_facenet(models_dir / "facenet.pt", engine)), table.arrays[inversion.surrogate][rows]
+
+
+def judge_roles(judges: tuple[str, ...], inversion: InversionParams) -> dict[str, str]:
+    """Each judge's role for the inversion: the black-box attacker's surrogate is white-box, the others independent."""
+    return {name: "surrogate, white-box" if not inversion.white_box and name == inversion.surrogate else "independent" for name in judges}
+
+
+def with_templates(victims: FaceTable, name: str, templates: np.ndarray) -> FaceTable:
+    """The victims' table with one more recognizer's templates of their faces."""
+    return FaceTable(victims.faces, victims.names, victims.people, {**victims.arrays, name: templates})
