@@ -10,12 +10,11 @@ import numpy as np
 from faceleak.attacks.embedding_inversion import Identity, facenet_identity
 from faceleak.data.table import FaceTable
 from faceleak.errors import FaceleakError
-from faceleak.metrics.verification import threshold_at_fmr
 from faceleak.models.facenet import load_facenet
 from faceleak.models.onnx_recognizer import OnnxRecognizer
 from faceleak.models.recognizers import Recognizer
 from faceleak.systems.audit.params import InversionParams
-from faceleak.systems.verification.steps import PairSet, pair_figures, undetected_faces
+from faceleak.systems.verification.steps import PairSet, fmr_thresholds, pair_figures, undetected_faces
 
 
 class NotAFaceRecognizer(FaceleakError, ValueError):
@@ -27,7 +26,7 @@ def view2_figures(recognizer: Recognizer, templates: np.ndarray, pairs: PairSet,
     impostor pairs), from the recognizer's templates of the face table; with the ROC points."""
     distances = recognizer.distance(templates[pairs.first], templates[pairs.second])
     figures, points = pair_figures(distances, pairs.same, pairs.folds, fmrs)
-    figures["thresholds"] = {f"{fmr:g}": dict(zip(("distance", "achieved_fmr"), threshold_at_fmr(distances[~pairs.same], fmr))) for fmr in fmrs}
+    figures["thresholds"] = fmr_thresholds(distances[~pairs.same], fmrs)
     return figures | undetected_faces([recognizer]), [{"recognizer": recognizer.name, "protocol": "view2", **point} for point in points]
 
 

@@ -224,6 +224,11 @@ def _decision(distances: np.ndarray, same: np.ndarray, threshold: float) -> dict
     return _with_intervals(decision_figures(distances, same, threshold), totals)
 
 
+def fmr_thresholds(impostor_distances: np.ndarray, fmrs: tuple[float, ...]) -> dict[str, dict[str, float]]:
+    """The distance threshold at each false-match rate on impostor pairs, with the rate it achieves."""
+    return {f"{fmr:g}": dict(zip(("distance", "achieved_fmr"), threshold_at_fmr(impostor_distances, fmr))) for fmr in fmrs}
+
+
 def view1_cv_folds(pairs: int) -> np.ndarray:
     """Fold of each View 1 test pair for cross-validated accuracy (interleaved, so every fold has both kinds)."""
     return np.arange(pairs) % VIEW1_CV_FOLDS
@@ -296,7 +301,7 @@ def benchmark(
         distances[chosen] = model.distance(templates[view2_pairs.first[chosen]], templates[view2_pairs.second[chosen]])
     view2_figures, view2_points = pair_figures(distances, view2_pairs.same, view2_pairs.folds, fars)
     view2_figures.update(undetected_faces([model for model in groups.values() if model is not recognizer or stored is None]))
-    view2_figures["thresholds"] = {f"{far:g}": dict(zip(("distance", "achieved_fmr"), threshold_at_fmr(distances[~view2_pairs.same], far))) for far in fars}
+    view2_figures["thresholds"] = fmr_thresholds(distances[~view2_pairs.same], fars)
     points = [{"recognizer": recognizer.name, "protocol": "view1_test", **p} for p in view1_points]
     points += [{"recognizer": recognizer.name, "protocol": "view2", **p} for p in view2_points]
     return {**recognizer.describe(), "faces_per_second": speed, "view1_test": view1_figures, "view2": view2_figures}, points
