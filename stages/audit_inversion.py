@@ -16,8 +16,9 @@ from faceleak.models.recognizers import load_recognizer
 from faceleak.plots import privacy_utility, reconstruction_grid, write_csv
 from faceleak.stage import note_timing, start
 from faceleak.systems.audit.params import load_audit_params
-from faceleak.systems.audit.steps import attacker_identity, judge_roles, with_templates
-from faceleak.systems.openset.steps import decoder_inverter, defense_rows, degraded_victims, leakage_curve, load_judges, thresholds_from, train_conditioned_attack, view2_arrays
+from faceleak.systems.audit.steps import with_templates
+from faceleak.systems.openset.params import judge_roles
+from faceleak.systems.openset.steps import attacker_identity, decoder_inverter, defense_rows, degraded_victims, leakage_curve, load_judges, thresholds_from, train_conditioned_attack, view2_arrays
 
 GRID_ROWS = 8
 params = start(load_audit_params)
@@ -27,7 +28,7 @@ audited = read_npz("data/audit/templates.npz")["templates"]
 attacker = table.arrays["attacker"]
 people = table.people[attacker]
 recognizer = load_recognizer(name, Path("models"), openset.weights.engine)
-identity, targets = attacker_identity(recognizer, inversion, table, attacker, Path("models"), openset.openset.surrogate_engine)
+identity, targets = attacker_identity(name, inversion.white_box, inversion.surrogate, table, attacker, Path("models"), openset.openset.surrogate_engine)
 started = time.perf_counter()
 attack, summary = train_conditioned_attack(
     audited[attacker], table.faces[attacker], people, identity_split(people, openset.openset.val_fraction, params.seed), inversion.train,
@@ -37,7 +38,7 @@ training_seconds = time.perf_counter() - started
 victims = FaceTable.load("data/openset/victims.npz")
 victims = with_templates(victims, name, recognizer.embed(victims.faces))
 judged = tuple(judge for judge in openset.openset.judges if judge != name)
-judges, roles = load_judges(judged, Path("models"), openset.weights.engine), judge_roles(judged, inversion)
+judges, roles = load_judges(judged, Path("models"), openset.weights.engine), judge_roles(judged, name, inversion.white_box, inversion.surrogate)
 recognizers = read_json("metrics/recognizers.json")
 queries = np.arange(len(victims.names))
 rows, faces = leakage_curve(

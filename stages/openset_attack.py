@@ -1,33 +1,29 @@
 """Stage openset_attack: the LFW-trained decoder against the MFR2 victims at every leakage of
-``openset.leakages``; SAR (type I and II) at each FMR threshold for FaceNet and dlib, and mAP@1."""
+``openset.leakages``; SAR (type I and II) at each FMR threshold for every judge, and mAP@1."""
 
 import time
 from pathlib import Path
 
 import numpy as np
 
-from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack
 from faceleak.data.table import FaceTable
-from faceleak.io import read_json, write_json
-from faceleak.models.facenet import load_facenet
+from faceleak.io import read_json, read_npz, write_json
 from faceleak.plots import reconstruction_grid, write_csv
 from faceleak.report import flat_figures
 from faceleak.stage import note_timing, start
 from faceleak.systems.openset.params import load_openset_params
-from faceleak.systems.openset.steps import decoder_inverter, degraded_victims, leakage_curve, load_judges, thresholds_from
+from faceleak.systems.openset.steps import STORE, decoder_inverter, degraded_victims, leakage_curve, load_judges, thresholds_from, trained_attack
 
 GRID_ROWS = 8
 params = start(load_openset_params)
 victims = FaceTable.load("data/openset/victims.npz")
-reference = FaceTable.load("data/lfw/faces.npz").arrays["facenet"]
+reference = read_npz(STORE)["templates"]
 thresholds = thresholds_from(read_json("metrics/recognizers.json"), params.openset.judges)
 judges = load_judges(params.openset.judges, Path("models"), params.weights.engine)
-attack = EmbeddingInversionAttack(
-    params.openset.train, params.openset.face_size, params.seed, load_facenet(Path("models/facenet.pt"), params.openset.surrogate_engine), lowest_leakage=params.openset.min_leakage
-).load("models/openset_decoder.pt")
+attack = trained_attack(params, reference.shape[1])
 queries = np.arange(len(victims.names))
 started = time.perf_counter()
-rows, faces = leakage_curve(decoder_inverter(attack, victims.faces.shape[-1]), victims, queries, reference, params.openset.leakages, judges, thresholds, params.seed)
+rows, faces = leakage_curve(decoder_inverter(attack, victims.faces.shape[-1]), victims, queries, reference, params.openset.leakages, judges, thresholds, params.seed, params.openset.attacked)
 seconds = time.perf_counter() - started
 write_json(
     "metrics/openset.json",

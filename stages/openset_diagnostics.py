@@ -13,23 +13,24 @@ from pathlib import Path
 import numpy as np
 
 from faceleak.data.table import FaceTable
-from faceleak.io import read_json, write_json
+from faceleak.io import read_json, read_npz, write_json
 from faceleak.plots import reconstruction_grid
 from faceleak.stage import note_timing, start
 from faceleak.systems.openset.params import load_openset_params
-from faceleak.systems.openset.steps import ceiling_figures, degraded_victims, leakage_curve, load_judges, retrieval_inverter, thresholds_from
+from faceleak.systems.openset.steps import STORE, ceiling_figures, degraded_victims, leakage_curve, load_judges, retrieval_inverter, thresholds_from
 
 GRID_ROWS = 8
 params = start(load_openset_params)
 victims = FaceTable.load("data/openset/victims.npz")
 table = FaceTable.load("data/lfw/faces.npz")
 public = table.arrays["attacker"]
+templates = read_npz(STORE)["templates"]
 thresholds = thresholds_from(read_json("metrics/recognizers.json"), params.openset.judges)
 judges = load_judges(params.openset.judges, Path("models"), params.weights.engine)
 started = time.perf_counter()
 ceiling = ceiling_figures(victims, params.openset.face_size, judges, thresholds)
-invert = retrieval_inverter(table.faces[public], table.arrays["facenet"][public])
-rows, faces = leakage_curve(invert, victims, np.arange(len(victims.names)), table.arrays["facenet"], params.openset.leakages, judges, thresholds, params.seed)
+invert = retrieval_inverter(table.faces[public], templates[public])
+rows, faces = leakage_curve(invert, victims, np.arange(len(victims.names)), templates, params.openset.leakages, judges, thresholds, params.seed, params.openset.attacked)
 seconds = time.perf_counter() - started
 write_json(
     "metrics/openset_diagnostics.json",

@@ -11,14 +11,15 @@ from faceleak.io import read_json, write_json
 from faceleak.plots import write_csv
 from faceleak.report import flat_figures
 from faceleak.stage import note_timing, start
-from faceleak.systems.openset.params import ATTACKED, load_openset_params
+from faceleak.systems.openset.params import load_openset_params
 from faceleak.systems.openset.steps import decoder_inverter, leakage_curve, load_judges, thresholds_from, train_conditioned_attack
 from faceleak.systems.spine.steps import FaceSet
 
 params = start(load_openset_params)
 faces = FaceSet.load("data/processed/faces.npz")
 judges = load_judges(params.openset.judges, Path("models"), params.weights.engine)
-templates = {name: faces.templates if name == ATTACKED else judge.embed(faces.faces) for name, judge in judges.items()}
+# the spine's leaked templates are FaceNet's (spine_embed), whatever the open set attacks
+templates = {"facenet": faces.templates} | {name: judge.embed(faces.faces) for name, judge in judges.items() if name != "facenet"}
 victims = FaceTable(faces.faces, faces.names, faces.identities, templates)
 fit = ~faces.mask("test")
 started = time.perf_counter()

@@ -1,4 +1,6 @@
-"""Stage openset_train: the attacker's mask-conditioned decoder, trained on LFW people outside MFR2."""
+"""Stage openset_train: the attacker's mask-conditioned decoder, trained on LFW people outside MFR2 and the attacked
+recognizer's templates of their faces; its identity loss through the attacked recognizer (``openset.white_box``) or the
+attacker's own ``openset.surrogate``."""
 
 import time
 from pathlib import Path
@@ -9,12 +11,11 @@ from faceleak.data.lfw import identity_key
 from faceleak.data.mfr2 import load_faces
 from faceleak.data.splits import identity_split
 from faceleak.data.table import FaceTable
-from faceleak.io import write_json
-from faceleak.models.facenet import load_facenet
+from faceleak.io import read_npz, write_json
 from faceleak.plots import write_history_csv
 from faceleak.stage import note_timing, start
 from faceleak.systems.openset.params import load_openset_params
-from faceleak.systems.openset.steps import train_conditioned_attack
+from faceleak.systems.openset.steps import DECODER, STORE, attacker_identity, train_conditioned_attack
 
 params = start(load_openset_params)
 table = FaceTable.load("data/lfw/faces.npz")
@@ -25,9 +26,14 @@ overlap = sorted({person for person in people if identity_key(person) in victim_
 if overlap:
     raise RuntimeError(f"attacker data holds victims: {', '.join(overlap[:5])}")
 val = identity_split(people, params.openset.val_fraction, params.seed)
+attacked, white_box, surrogate = params.openset.attacked, params.openset.white_box, params.openset.surrogate
+identity, targets = (
+    attacker_identity(attacked, white_box, surrogate, table, attacker, Path("models"), params.openset.surrogate_engine)
+    if params.openset.train.identity_weight > 0 else (None, None)
+)
 started = time.perf_counter()
 attack, summary = train_conditioned_attack(
-    table.arrays["facenet"][attacker],
+    read_npz(STORE)["templates"][attacker],
     table.faces[attacker],
     people,
     val,
@@ -35,10 +41,11 @@ attack, summary = train_conditioned_attack(
     params.openset.face_size,
     params.openset.min_leakage,
     params.seed,
-    load_facenet(Path("models/facenet.pt"), params.openset.surrogate_engine) if params.openset.train.identity_weight > 0 else None,
+    identity=identity,
+    targets=targets,
 )
 seconds = time.perf_counter() - started
-attack.save("models/openset_decoder.pt")
+attack.save(DECODER)
 write_json("metrics/openset_train.json", {**summary, "people_shared_with_victims": len(overlap), "surrogate_engine": params.openset.surrogate_engine})
 write_history_csv("plots/openset_loss.csv", attack.history_)
 note_timing(compute_seconds=seconds, seconds_per_epoch=seconds / summary["epochs_run"], images=int(np.sum(attacker)))

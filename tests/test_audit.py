@@ -1,7 +1,8 @@
-"""The audit system: its params' refusals, the black-box attacker's identity loss through its own recognizer towards
-that recognizer's templates, judge roles, and the page."""
+"""The audit system and the open set against any recognizer: their params' refusals, the black-box attacker's identity
+loss through its own recognizer towards that recognizer's templates, judge roles, and the page."""
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +13,9 @@ from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, Inver
 from faceleak.data.table import FaceTable
 from faceleak.params import ParamsError
 from faceleak.systems.audit.params import parse_audit_params
-from faceleak.systems.audit.steps import judge_roles, with_templates
+from faceleak.systems.audit.steps import with_templates
+from faceleak.systems.openset.params import judge_roles, parse_openset_params
+from faceleak.systems.openset import steps
 from faceleak.systems.openset.steps import train_conditioned_attack
 from tests.conftest import PROJECT
 
@@ -84,7 +87,7 @@ def test_black_box_identity_loss_pulls_towards_the_surrogates_templates():
 
 def test_judge_roles_and_victim_templates():
     params = parse_audit_params(yaml.safe_load((PROJECT / "params.yaml").read_text()))
-    assert judge_roles(("facenet", "dlib"), params.inversion) == {"facenet": "surrogate, white-box", "dlib": "independent"}
+    assert judge_roles(("facenet", "dlib"), params.recognizer, params.inversion.white_box, params.inversion.surrogate) == {"facenet": "surrogate, white-box", "dlib": "independent"}
     victims = FaceTable(np.zeros((2, 4, 4, 1), np.uint8), np.array(["a", "b"]), np.array(["p", "q"]), {"facenet": np.zeros((2, 3))})
     assert set(with_templates(victims, "mine", np.ones((2, 5))).arrays) == {"facenet", "mine"}
 
@@ -100,3 +103,42 @@ def test_template_protections_take_templates_of_any_size():
         leaked, mask = protection.attacker_input(stored, users)
         assert leaked.shape == (20, 1024) and mask.shape == (1024,), protection.name
         assert protection.distances(stored[:10], stored[10:]).shape == (10,)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"attacked": "arcface"}, r"'openset.attacked' = 'arcface' is not allowed; expected one of facenet, dlib, .*faceres_onnx"),
+        ({"attacked": "dlib"}, r"'openset.white_box' = true is not allowed for dlib; expected false"),
+        ({"white_box": False}, r"'openset.surrogate' = 'facenet' is the attacked recognizer; expected white_box: true"),
+        ({"white_box": 1}, r"'openset.white_box' = 1 is not allowed; expected true or false"),
+    ],
+)
+def test_bad_open_set_attacker_params_are_one_line_errors(raw, change, message):
+    raw["openset"] |= change
+    with pytest.raises(ParamsError, match=message):
+        parse_openset_params(raw)
+
+
+def test_the_open_set_attacks_any_recognizer_and_always_judges_it(raw):
+    raw["openset"] |= {"attacked": "faceres_onnx", "white_box": False}
+    attacker = parse_openset_params(raw).openset
+    assert attacker.judges == ("faceres_onnx", "facenet", "dlib", "mobilefacenet")
+    roles = judge_roles(attacker.judges, attacker.attacked, attacker.white_box, attacker.surrogate)
+    assert roles == {"faceres_onnx": "attacked", "facenet": "surrogate, white-box", "dlib": "independent", "mobilefacenet": "independent"}
+    raw["openset"] |= {"attacked": "dlib", "judges": ["dlib", "mobilefacenet"]}
+    assert parse_openset_params(raw).openset.judges == ("dlib", "mobilefacenet")
+
+
+def test_the_attackers_identity_loss_white_box_or_through_its_own_surrogate(monkeypatch):
+    """White-box: FaceNet pulled towards the leaked templates (no targets); black-box: its own FaceNet towards the face
+    table's FaceNet templates of the training faces."""
+    loaded = []
+    monkeypatch.setattr(steps, "load_facenet", lambda path, engine: loaded.append((path.name, engine)) or torch.nn.Flatten())
+    templates = np.arange(12, dtype=np.float32).reshape(3, 4)
+    table = FaceTable(np.zeros((3, 8, 8, 3), np.uint8), np.array(["a_1", "b_1", "c_1"]), np.array(["a", "b", "c"]), {"facenet": templates})
+    rows = np.array([0, 2])
+    identity, targets = steps.attacker_identity("facenet", True, "facenet", table, rows, Path("models"), "bf16")
+    assert targets is None and torch.allclose(identity(torch.rand(2, 3, 4, 4)).norm(dim=1), torch.ones(2)) and loaded == [("facenet.pt", "bf16")]
+    _, targets = steps.attacker_identity("faceres_onnx", False, "facenet", table, rows, Path("models"), "fp32")
+    assert np.array_equal(targets, templates[rows])

@@ -217,3 +217,14 @@ def test_dvc_repro_end_to_end(tmp_path, mirror):
     ran = {line.split("'")[1] for line in rerun.splitlines() if line.startswith("Running stage")}
     assert ran == {"spine_leak", "spine_train", "spine_attack", "spine_evaluate", "report"}, rerun
     assert json.loads((project / "metrics/evaluate.json").read_text())["leakage"] == 0.5
+
+    params["openset"] |= {"attacked": "faceres_onnx", "white_box": False}  # the open set against a user's ONNX model, black-box
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    rerun = _dvc(project, "repro", env=env)
+    ran = {line.split("'")[1] for line in rerun.splitlines() if line.startswith("Running stage")}
+    assert {"openset_templates", "openset_victims", "openset_recognizers", "openset_train", "openset_attack", "openset_defenses"} <= ran, rerun
+    openset = _assert_finite(project / "metrics/openset.json")["leakage"]["1"]
+    assert {"faceres_onnx", "facenet", "dlib", "mobilefacenet"} <= set(openset)
+    assert "faceres_onnx" in _assert_finite(project / "metrics/recognizers.json")
+    page = (project / "docs/results/openset.md").read_text()
+    assert "faceres_onnx (attacked)" in page and "FaceNet (surrogate, white-box)" in page

@@ -7,14 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from faceleak.attacks.embedding_inversion import TrainParams
-from faceleak.models.recognizers import onnx_specs, recognizer_names
-from faceleak.params import ParamsError, Section, read_params_file
+from faceleak.models.recognizers import recognizer_names
+from faceleak.params import Section, read_params_file
 from faceleak.systems.cloak.params import CloakParams, parse_cloak_params
-from faceleak.systems.openset.params import OpenSetParams, parse_openset_params
+from faceleak.systems.openset.params import OpenSetParams, identity_loss, parse_openset_params
 from faceleak.systems.spine.params import decoder_train_params
-
-OWN_SURROGATES = ("facenet",)  # recognizers the black-box attacker owns and takes its identity loss through
-
 
 @dataclass(frozen=True)
 class InversionParams:
@@ -51,18 +48,7 @@ class AuditParams:
 
 
 def _inversion(section: Section, audited: str) -> InversionParams:
-    white_box = section._get("white_box")
-    if not isinstance(white_box, bool):
-        raise section._fail("white_box", white_box, "true or false")
-    specs = onnx_specs()
-    if white_box and audited not in OWN_SURROGATES and (audited not in specs or specs[audited].alignment != "crop"):
-        raise ParamsError(
-            f"params: 'audit.inversion.white_box' = true is not allowed for {audited}; expected false: the identity loss needs the audited "
-            f"recognizer's gradients on the decoder's faces (FaceNet, or an ONNX model with alignment crop)"
-        )
-    surrogate = section.choice("surrogate", OWN_SURROGATES)
-    if surrogate == audited and not white_box:
-        raise ParamsError(f"params: 'audit.inversion.surrogate' = {surrogate!r} is the audited recognizer; expected white_box: true (that is the white-box attack)")
+    white_box, surrogate = identity_loss(section, audited, role="audited")
     return InversionParams(
         white_box=white_box,
         surrogate=surrogate,

@@ -3,17 +3,11 @@ recognizer at all), whether its ONNX and PyTorch paths agree, and how the cloak 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from faceleak.attacks.embedding_inversion import Identity, facenet_identity
 from faceleak.data.table import FaceTable
 from faceleak.errors import FaceleakError
-from faceleak.models.facenet import load_facenet
-from faceleak.models.onnx_recognizer import OnnxRecognizer
 from faceleak.models.recognizers import Recognizer
-from faceleak.systems.audit.params import InversionParams
 from faceleak.systems.verification.steps import PairSet, fmr_thresholds, pair_figures, undetected_faces
 
 
@@ -38,20 +32,6 @@ def check_separates(recognizer: Recognizer, accuracy: float, floor: float) -> No
             f"{where}: LFW View 2 accuracy {accuracy:.1%} is below audit.min_view2_accuracy {floor:.0%}: its templates do not tell people apart;"
             " check its alignment, colour, layout, mean and std in params.yaml's recognizers section (or it is not a face recognizer)"
         )
-
-
-def attacker_identity(recognizer: Recognizer, inversion: InversionParams, table: FaceTable, rows: np.ndarray, models_dir: Path, engine: str) -> tuple[Identity, np.ndarray | None]:
-    """The recognizer the attacker's identity loss runs through, and its templates of the training faces ``rows``:
-    white-box, the audited recognizer itself (targets: the leaked templates, None); black-box, the attacker's own
-    surrogate (FaceNet, whose templates the face table stores)."""
-    if inversion.white_box:
-        return (recognizer.templates if isinstance(recognizer, OnnxRecognizer) else facenet_identity(load_facenet(models_dir / "facenet.pt", engine))), None
-    return facenet_identity(load_facenet(models_dir / "facenet.pt", engine)), table.arrays[inversion.surrogate][rows]
-
-
-def judge_roles(judges: tuple[str, ...], inversion: InversionParams) -> dict[str, str]:
-    """Each judge's role for the inversion: the black-box attacker's surrogate is white-box, the others independent."""
-    return {name: "surrogate, white-box" if not inversion.white_box and name == inversion.surrogate else "independent" for name in judges}
 
 
 def with_templates(victims: FaceTable, name: str, templates: np.ndarray) -> FaceTable:

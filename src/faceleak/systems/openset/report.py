@@ -19,6 +19,7 @@ from faceleak.report import (
     section,
     table,
 )
+from faceleak.systems.openset.params import AttackerParams, judge_roles, load_openset_params
 
 PAGE = "openset.md"
 SYSTEM = "open set"
@@ -26,8 +27,8 @@ READS = (
     "lfw_faces.json", "victims.json", "recognizers.json", "openset_train.json", "openset.json",
     "spine_curve.json", "ablation.json", "defenses.json", "openset_diagnostics.json",
 )
+PARAMS = Path("params.yaml")  # the judges' roles follow its openset section (attacked, white_box, surrogate)
 NAMES = {"facenet": "FaceNet", "dlib": "dlib", "mobilefacenet": "MobileFaceNet"}
-ROLES = {"facenet": "FaceNet (attacked)", "dlib": "dlib (independent)", "mobilefacenet": "MobileFaceNet (independent)"}
 # Published figures, fixed facts and not metrics. Accuracy on colour LFW, by recognizer:
 PUBLISHED_LFW_ACCURACY = {"facenet": "99.05% (CASIA-WebFace)", "dlib": "99.38%", "mobilefacenet": "99.55% (MS1M)"}
 # Anchor rows of the key-figures table, by column: NbNet's SAR at FAR 0.1% and the reference's mAP@1.
@@ -43,6 +44,24 @@ REFERENCE = {
 }
 ANCHORS = (NBNET, REFERENCE)
 _SAR_KEY = re.compile(r"^sar_type1_fmr(?P<fmr>[0-9.e-]+)$")
+
+
+def _attacker() -> AttackerParams:
+    return load_openset_params(PARAMS).openset
+
+
+def _labels(judges: tuple[str, ...], attacked: str, white_box: bool, surrogate: str) -> dict[str, str]:
+    """Each judge's name with its role: ``FaceNet (attacked)``, ``dlib (independent)``."""
+    return {name: f"{NAMES.get(name, name)} ({role})" for name, role in judge_roles(judges, attacked, white_box, surrogate).items()}
+
+
+def _open_set_labels(attacker: AttackerParams) -> dict[str, str]:
+    return _labels(attacker.judges, attacker.attacked, attacker.white_box, attacker.surrogate)
+
+
+def _spine_labels(attacker: AttackerParams) -> dict[str, str]:
+    """The spine leaks FaceNet's templates and trains through FaceNet, whatever the open set attacks."""
+    return _labels(attacker.judges, "facenet", True, "facenet")
 
 
 def _recognizers(figures: dict[str, Any]) -> list[str]:
@@ -107,14 +126,14 @@ def _data(metrics: Path) -> str:
 
 
 def _recognizer_table(metrics: Path) -> str:
-    judges = load(metrics, "recognizers.json")
+    judges, labels = load(metrics, "recognizers.json"), _open_set_labels(_attacker())
     names = _recognizers(judges)
     fmrs = list(judges[names[0]]["thresholds"])
     header = ["recognizer", f"View 2 accuracy ({judges['folds']}-fold)", "sd (points)", "published (colour LFW)"]
     header += [f"threshold @ FMR {fmr_label(f)}" for f in fmrs]
     rows = [
         [
-            ROLES.get(name, name),
+            labels.get(name, name),
             flat_rate_cell(judges[name], "accuracy"),
             cell(judges[name], "accuracy_std", lambda v: number(100 * v, 2)),
             PUBLISHED_LFW_ACCURACY.get(name, ""),
@@ -133,18 +152,19 @@ def _recognizer_table(metrics: Path) -> str:
 
 def _summary(metrics: Path) -> str:
     openset, spine = load(metrics, "openset.json"), load(metrics, "spine_curve.json")
-    protocols = (("open set", openset, (1.0, 0.3)), ("spine", spine, (1.0,)))
+    attacker = _attacker()
+    protocols = (("open set", openset, (1.0, 0.3), _open_set_labels(attacker)), ("spine", spine, (1.0,), _spine_labels(attacker)))
     fmrs = sorted(_layout(_at(openset, 1.0))[1], key=float)
     header = ["protocol", "leakage", "recognizer"]
     header += [f"type {'I' * kind} @ FMR {fmr_label(f)}" for f in fmrs for kind in (1, 2)] + ["mAP@1"]
     rows = [[anchor.get(column, "") for column in header] for anchor in ANCHORS]
     rows += [
         [
-            protocol, f"{figures['leakage']:g}", ROLES.get(name, name),
+            protocol, f"{figures['leakage']:g}", labels.get(name, name),
             *(_sar(figures[name], kind, f) for f in fmrs for kind in (1, 2)),
             flat_rate_cell(figures[name], "map_at_1"),
         ]
-        for protocol, curve, leakages in protocols
+        for protocol, curve, leakages, labels in protocols
         for figures in (_at(curve, leakage) for leakage in leakages)
         for name in _recognizers(figures)
     ]
@@ -192,13 +212,13 @@ def _ablation(metrics: Path) -> str:
     first = next(iter(variants.values()))
     names, fmrs = _layout(first)
     header = ["variant", *RECIPE.values(), "epochs", *_sar_header(names, fmrs)]
-    header += [*(f"mAP@1 {NAMES.get(n, n)}" for n in names), "cosine FaceNet", "SSIM"]
+    header += [*(f"mAP@1 {NAMES.get(n, n)}" for n in names), f"cosine {NAMES.get(names[0], names[0])}", "SSIM"]
     rows = [
         [
             variant, *(f"{run['train'][key]:g}" for key in RECIPE), cell(run, "epochs_run", integer),
             *_sar_cells(run, names, fmrs),
             *(flat_rate_cell(run[n], "map_at_1") for n in names),
-            cell(run["facenet"], "cosine_mean", number), cell(run, "ssim", number),
+            cell(run[names[0]], "cosine_mean", number), cell(run, "ssim", number),
         ]
         for variant, run in variants.items()
     ]
@@ -248,16 +268,16 @@ def _defenses(metrics: Path) -> str:
     defenses = load(metrics, "defenses.json")
     fmr = f"{defenses['fmr']:g}"
     first = next(iter(defenses["rows"].values()))
-    names = [name for name in NAMES if f"{name}_sar_type1_fmr{fmr}" in first]
+    names = [key.removesuffix(f"_sar_type1_fmr{fmr}") for key in first if key.endswith(f"_sar_type1_fmr{fmr}")]  # the attacked first
     header = ["defense", "setting", "View 2 accuracy"]
-    header += [f"{NAMES[n]} SAR-{'I' * kind} {fmr_label(fmr)}" for n in names for kind in (1, 2)] + ["mAP@1 FaceNet"]
+    header += [f"{NAMES.get(n, n)} SAR-{'I' * kind} {fmr_label(fmr)}" for n in names for kind in (1, 2)] + [f"mAP@1 {NAMES.get(names[0], names[0])}"]
     rows = []
     for row in defenses["rows"].values():
         scores = {n: {k.removeprefix(f"{n}_"): v for k, v in row.items() if k.startswith(f"{n}_")} for n in names}
         rows.append([
             row["defense"], f"{row['setting']:g}", flat_rate_cell(row, "view2_accuracy"),
             *(_sar(scores[n], kind, fmr) for n in names for kind in (1, 2)),
-            flat_rate_cell(scores["facenet"], "map_at_1"),
+            flat_rate_cell(scores[names[0]], "map_at_1"),
         ])
     return section(
         "Template protections",
@@ -268,13 +288,25 @@ def _defenses(metrics: Path) -> str:
     )
 
 
+def _introduction(attacker: AttackerParams) -> str:
+    attacked = NAMES.get(attacker.attacked, attacker.attacked)
+    access = (
+        f"its identity loss runs through {attacked}'s own gradients (white-box)" if attacker.white_box else
+        f"it only queries {attacked} for the templates of its training faces (black-box), and its identity loss runs through its own "
+        f"{NAMES.get(attacker.surrogate, attacker.surrogate)}"
+    )
+    return (
+        f"An attacker trained on public LFW faces inverts leaked {attacked} templates of MFR2 victims it has never seen; {access}. "
+        f"The judges ({', '.join(_open_set_labels(attacker).values())}) decide whether they accept each reconstruction, at "
+        "false-match rates set on LFW View 2 (the success-attack rate, SAR)."
+    )
+
+
 def render(metrics: Path) -> str:
-    """The open-set protocol's page from the metrics folder ``metrics``."""
+    """The open-set protocol's page from the metrics folder ``metrics`` (the judges' roles from ``PARAMS``)."""
     return page(
         "Open set: inverting templates of unseen people",
-        "An attacker trained on public LFW faces inverts leaked FaceNet templates of MFR2 victims it has never seen. "
-        "The attacked FaceNet and independent recognizers (dlib, MobileFaceNet) decide whether they accept each reconstruction, at "
-        "false-match rates set on LFW View 2 (the success-attack rate, SAR).",
+        _introduction(_attacker()),
         _data(metrics),
         _recognizer_table(metrics),
         _summary(metrics),
@@ -287,12 +319,12 @@ def render(metrics: Path) -> str:
 
 def headline_rows(metrics: Path) -> list[HeadlineRow]:
     """SAR type I at the strictest FMR for every judge, full template and 30% leakage."""
-    openset = load(metrics, "openset.json")
+    openset, labels = load(metrics, "openset.json"), _open_set_labels(_attacker())
     rows = []
     for name in _recognizers(_at(openset, 1.0)):
         for leakage, amount in ((1.0, "full template"), (0.3, "30% leakage")):
             scores = _at(openset, leakage)[name]
             fmr = min(_fmrs(scores), key=float)
-            what = f"SAR type I @ FMR {fmr_label(fmr)}, {ROLES.get(name, name)}, {amount}"
+            what = f"SAR type I @ FMR {fmr_label(fmr)}, {labels.get(name, name)}, {amount}"
             rows.append(HeadlineRow(SYSTEM, PAGE, what, _sar(scores, 1, fmr)))
     return rows

@@ -8,12 +8,13 @@ The attacker's own validation split (for early stopping) is by identity too.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, Identity, InversionData, TrainParams
+from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, Identity, InversionData, TrainParams, facenet_identity
 from faceleak.data import lfw
 from faceleak.data.images import to_channels, to_uint8, to_unit_range
 from faceleak.data.table import FaceTable
@@ -22,9 +23,13 @@ from faceleak.defenses.templates import protections
 from faceleak.metrics import identity, image
 from faceleak.metrics.rates import flat_rate
 from faceleak.metrics.verification import pair_distances, success_attack_rate, tenfold_accuracy, threshold_at_fmr
+from faceleak.models.facenet import load_facenet
 from faceleak.models.recognizers import Recognizer, load_recognizer
 from faceleak.report import flat_figures
-from faceleak.systems.openset.params import DefenseParams
+from faceleak.systems.openset.params import DefenseParams, OpenSetParams
+
+STORE = Path("data/openset/templates.npz")  # the attacked recognizer's templates of every LFW face (stage openset_templates)
+DECODER = Path("models/openset_decoder.pt")
 
 
 def resized_faces(faces: np.ndarray, size: int, batch: int = 1024) -> torch.Tensor:
@@ -48,17 +53,16 @@ def train_conditioned_attack(
     face_size: int,
     lowest_leakage: float,
     seed: int,
-    facenet: torch.nn.Module | None = None,
     identity: Identity | None = None,
     targets: np.ndarray | None = None,
 ) -> tuple[EmbeddingInversionAttack, dict[str, float]]:
     """A mask-conditioned decoder fit on the (template, face) pairs outside ``val``, early-stopped on ``val``
     (after its pixel-loss warm-up, if any).
 
-    The identity loss (``params.identity_weight`` > 0) runs through ``facenet`` (the attacked model, frozen), or
-    through ``identity``, the attacker's own recognizer, towards its templates ``targets`` of the same faces.
+    The identity loss (``params.identity_weight`` > 0) runs through ``identity`` (frozen), towards its templates ``targets``
+    of the same faces (None: the leaked templates themselves, when ``identity`` is the attacked recognizer).
     """
-    attack = EmbeddingInversionAttack(params, face_size, seed, facenet, lowest_leakage=lowest_leakage, identity=identity, embedding_dim=templates.shape[1])
+    attack = EmbeddingInversionAttack(params, face_size, seed, lowest_leakage=lowest_leakage, identity=identity, embedding_dim=templates.shape[1])
     part = lambda rows: inversion_data(templates[rows], faces[rows], face_size, None if targets is None else targets[rows])
     attack.fit(part(~val), part(val))
     history, warmup = attack.history_, attack.warmup_history_
@@ -73,6 +77,26 @@ def train_conditioned_attack(
         "best_epoch": history.best_epoch + 1,
         "best_val_loss": min(history.val_loss),
     }
+
+
+def attacker_identity(
+    attacked: str, white_box: bool, surrogate: str, table: FaceTable, rows: np.ndarray, models_dir: Path, engine: str
+) -> tuple[Identity, np.ndarray | None]:
+    """The recognizer the attacker's identity loss runs through, and the templates it pulls the training faces ``rows``
+    towards: white-box, the ``attacked`` recognizer itself (FaceNet, or an ONNX model's PyTorch conversion; None: the
+    leaked templates); black-box, the attacker's own ``surrogate`` (FaceNet, run as ``engine``), towards its templates
+    of those faces in the face table."""
+    if white_box and attacked != "facenet":
+        return load_recognizer(attacked, models_dir).templates, None
+    identity = facenet_identity(load_facenet(models_dir / "facenet.pt", engine))
+    return identity, None if white_box else table.arrays[surrogate][rows]
+
+
+def trained_attack(params: OpenSetParams, embedding_dim: int, path: Path = DECODER) -> EmbeddingInversionAttack:
+    """The open set's trained decoder for the attacked recognizer's ``embedding_dim``-D templates, to run (not to train:
+    no identity loss)."""
+    train = replace(params.openset.train, identity_weight=0.0)
+    return EmbeddingInversionAttack(train, params.openset.face_size, params.seed, lowest_leakage=params.openset.min_leakage, embedding_dim=embedding_dim).load(path)
 
 
 Judges = dict[str, Recognizer]  # the recognizers that judge reconstructions, by name (``openset.judges``)
