@@ -1,51 +1,24 @@
-"""dvc.yaml against the code: every stage declares the package modules its script imports (so a code
-change reruns it), follows the layout rule, and runs without an activated environment."""
+"""The pipeline files against the code: dvc.yaml is assembled from them, every stage depends on the current manifest
+of the code its script imports (so a code change reruns it, and only it), each system's stages sit in its own short
+file, follow the layout rule, and run without an activated environment."""
 
 import ast
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
+from faceleak.code_manifest import MANIFESTS, manifest, manifest_path
+from faceleak.pipeline import SYSTEMS, assemble, pipeline_files
 from tests.conftest import PROJECT
 
-SOURCE = PROJECT / "src"
-SYSTEMS = ("spine", "openset", "model_inversion", "verification", "cloak", "encryption", "audit")
-SHARED_STAGES = ("download", "weights", "lfw_faces", "lfw_dlib", "report")
+SHARED_STAGES = ("code", "download", "weights", "lfw_faces", "lfw_dlib", "report")
 
 
-def _module_file(module: str) -> Path | None:
-    base = SOURCE.joinpath(*module.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _imported_modules(path: Path) -> set[str]:
-    modules = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            modules |= {alias.name for alias in node.names if alias.name.split(".")[0] == "faceleak"}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "faceleak":
-            modules.add(node.module)
-            modules |= {f"{node.module}.{alias.name}" for alias in node.names if _module_file(f"{node.module}.{alias.name}")}
-    return modules
-
-
-def imported_sources(script: Path) -> list[str]:
-    """Every package file a script runs when imported: its faceleak modules, transitively, and their packages' __init__."""
-    seen: set[Path] = set()
-    pending = [script]
-    while pending:
-        for module in _imported_modules(pending.pop()):
-            parts = module.split(".")
-            for depth in range(1, len(parts) + 1):
-                found = _module_file(".".join(parts[:depth]))
-                if found and found not in seen:
-                    seen.add(found)
-                    pending.append(found)
-    return sorted(str(path.relative_to(PROJECT)) for path in seen)
+@pytest.fixture(autouse=True)
+def _at_the_project(monkeypatch):
+    monkeypatch.chdir(PROJECT)
 
 
 def _stages() -> dict[str, dict]:
@@ -54,15 +27,38 @@ def _stages() -> dict[str, dict]:
 
 
 def _script(stage: dict) -> Path:
-    return PROJECT / re.search(r"stages/\S+\.py", stage["cmd"])[0]
+    return Path(re.search(r"stages/\S+\.py", stage["cmd"])[0])
 
 
-def test_stage_deps_follow_imports():
+def test_dvc_yaml_is_assembled_from_the_pipeline_files():
+    assert (PROJECT / "dvc.yaml").read_text() == assemble(), "run: .venv/bin/python -m faceleak.pipeline assemble"
+
+
+def test_each_system_reads_on_one_screen():
+    for path in pipeline_files():
+        system = path.parent.name if path.parent.name in SYSTEMS else None
+        names = yaml.safe_load(path.read_text())["stages"]
+        assert len(path.read_text().splitlines()) <= 400, f"{path} is longer than 400 lines"
+        assert all(name.startswith(f"{system}_") if system else name in SHARED_STAGES for name in names), f"{path}: {list(names)}"
+
+
+def test_stages_depend_on_their_current_code_manifest_and_list_no_code():
     for name, stage in _stages().items():
+        if name == "code":
+            continue
         script = _script(stage)
-        declared = sorted(dep for dep in stage["deps"] if dep.startswith("src/"))
-        assert declared == imported_sources(script), f"stage {name}: deps should list {imported_sources(script)}"
-        assert str(script.relative_to(PROJECT)) in stage["deps"]
+        assert manifest_path(script).as_posix() in stage["deps"], f"stage {name} does not depend on {manifest_path(script)}"
+        assert not [dep for dep in stage["deps"] if dep.startswith(("src/", "stages/"))], f"stage {name} lists code: its manifest covers it"
+    for script in sorted(Path("stages").glob("*.py")):
+        assert manifest_path(script).read_text() == manifest(script), f"{manifest_path(script)} is stale: run dvc repro code"
+    assert {path.stem for path in MANIFESTS.glob("*.md5")} == {script.stem for script in Path("stages").glob("*.py")}
+
+
+def test_a_manifest_lists_the_script_and_every_module_it_imports():
+    files = [line.split("  ")[1] for line in manifest(Path("stages/openset_train.py")).splitlines()]
+    assert files[0] == "stages/openset_train.py"
+    assert {"src/faceleak/__init__.py", "src/faceleak/systems/openset/steps.py", "src/faceleak/attacks/embedding_inversion.py"} <= set(files)
+    assert "src/faceleak/systems/cloak/steps.py" not in files
 
 
 def test_stages_follow_the_layout_rule():
