@@ -5,6 +5,7 @@ standard codec (JPEG, WebP) at the bytes of one share and of the key-holder's on
 
 import numpy as np
 
+from faceleak.data.images import resized_uint8
 from faceleak.data.table import FaceTable
 from faceleak.io import write_json, write_npz
 from faceleak.models.sparse_autoencoder import load_sparse_autoencoder
@@ -16,7 +17,6 @@ from faceleak.systems.encryption.steps import (
     LEARNING_VAL_IMAGES, attack_scheme, code_similarity_auc, codec_at_bytes, encode, linkability_pairs, model_faces, pixels, quality, share_bytes,
     split_rows,
 )
-from faceleak.systems.openset.steps import resized_uint8
 
 GRID_FACES = 6
 

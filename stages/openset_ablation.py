@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 
 from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, InversionData
+from faceleak.data.images import resized_faces
 from faceleak.data.splits import identity_split
 from faceleak.data.table import FaceTable
 from faceleak.defenses.masking import DimensionMask
 from faceleak.io import read_json, read_npz, write_json
 from faceleak.stage import note_timing, start
 from faceleak.systems.openset.params import load_openset_params
-from faceleak.systems.openset.steps import STORE, attack_figures, attacker_identity, load_judges, reconstruct, resized_faces, thresholds_from
+from faceleak.systems.openset.steps import STORE, attack_figures, attacker_identity, load_judges, reconstruct, thresholds_from
 
 params = start(load_openset_params)
 table = FaceTable.load("data/lfw/faces.npz")

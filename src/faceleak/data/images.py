@@ -85,3 +85,15 @@ def to_channels(images: np.ndarray, channels: int) -> np.ndarray:
         return np.repeat(images, 3, axis=-1)
     luma = images.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     return np.clip(np.round(luma), 0, 255).astype(np.uint8)[..., None]
+
+
+def resized_faces(faces: np.ndarray, size: int, batch: int = 1024) -> torch.Tensor:
+    """uint8 faces (N, S, S, C) as [-1, 1] tensors (N, 3, size, size), converted chunk by chunk."""
+    return torch.cat(
+        [torch.nn.functional.interpolate(to_unit_range(faces[i : i + batch]), size=size, mode="area") for i in range(0, len(faces), batch)]
+    )
+
+
+def resized_uint8(faces: np.ndarray, size: int) -> np.ndarray:
+    """uint8 faces resized to ``size`` (area averaging), with the input's channel count."""
+    return to_channels(to_uint8(resized_faces(faces, size)), faces.shape[-1])

@@ -19,7 +19,7 @@ from torch import nn
 from faceleak.attacks.sparse_code import (
     DecoyClassifier, InvariantReader, LearningAdversary, average_decoding, decode, guess, invariant_features, partial_code,
 )
-from faceleak.data.images import to_uint8
+from faceleak.data.images import resized_faces, to_uint8
 from faceleak.data.splits import identity_split
 from faceleak.device import active_device
 from faceleak.defenses.sparse_sharing import SharedCodes, share, unlock
@@ -30,7 +30,6 @@ from faceleak.models.recognizers import Recognizer
 from faceleak.models.sparse_autoencoder import SparseAutoencoder
 from faceleak.systems.encryption.params import EncryptionParams
 from faceleak.systems.encryption.names import KEY_HOLDER
-from faceleak.systems.openset.steps import resized_faces
 from faceleak.training import FitHistory, fit
 
 SPLITS = ("train", "val", "test")

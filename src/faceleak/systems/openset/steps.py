@@ -16,7 +16,7 @@ import torch
 
 from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, Identity, InversionData, TrainParams, facenet_identity
 from faceleak.data import lfw
-from faceleak.data.images import to_channels, to_uint8, to_unit_range
+from faceleak.data.images import resized_faces, resized_uint8, to_channels, to_uint8
 from faceleak.data.table import FaceTable
 from faceleak.defenses.masking import DimensionMask
 from faceleak.defenses.templates import protections
@@ -30,13 +30,6 @@ from faceleak.systems.openset.params import DefenseParams, OpenSetParams
 
 STORE = Path("data/openset/templates.npz")  # the attacked recognizer's templates of every LFW face (stage openset_templates)
 DECODER = Path("models/openset_decoder.pt")
-
-
-def resized_faces(faces: np.ndarray, size: int, batch: int = 1024) -> torch.Tensor:
-    """uint8 faces (N, S, S, C) as [-1, 1] tensors (N, 3, size, size), converted chunk by chunk."""
-    return torch.cat(
-        [torch.nn.functional.interpolate(to_unit_range(faces[i : i + batch]), size=size, mode="area") for i in range(0, len(faces), batch)]
-    )
 
 
 def inversion_data(templates: np.ndarray, faces: np.ndarray, size: int, targets: np.ndarray | None = None) -> InversionData:
@@ -173,11 +166,6 @@ def attack_figures(
         figures[name] = success_figures(judge.embed(reconstructions), victims.arrays[name], victims.people, queries, thresholds[name])
         figures[name]["unaligned"] = getattr(judge, "undetected_", None)
     return figures
-
-
-def resized_uint8(faces: np.ndarray, size: int) -> np.ndarray:
-    """uint8 faces resized to ``size`` (area averaging), with the input's channel count."""
-    return to_channels(to_uint8(resized_faces(faces, size)), faces.shape[-1])
 
 
 def degraded_victims(faces: np.ndarray, size: int) -> np.ndarray:
