@@ -40,17 +40,18 @@ def central_box(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
     return boxes[np.argmax(sizes - 2.0 * offsets)]
 
 
-def crop(image: Image.Image, box: np.ndarray, size: int, margin: int) -> np.ndarray:
-    """uint8 RGB crop (size, size, 3) of ``box`` widened so ``margin`` output pixels surround it."""
+def face_region(box: np.ndarray, width: int, height: int, size: int, margin: int) -> tuple[int, int, int, int]:
+    """The region (x1, y1, x2, y2) of a ``width`` x ``height`` photo that a crop of ``box`` takes: the box widened so
+    that ``margin`` of the crop's ``size`` pixels surround it, within the photo."""
     x1, y1, x2, y2 = box
     pad_x = margin * (x2 - x1) / (size - margin) / 2
     pad_y = margin * (y2 - y1) / (size - margin) / 2
-    region = (
-        int(max(x1 - pad_x, 0)),
-        int(max(y1 - pad_y, 0)),
-        int(min(x2 + pad_x, image.width)),
-        int(min(y2 + pad_y, image.height)),
-    )
+    return int(max(x1 - pad_x, 0)), int(max(y1 - pad_y, 0)), int(min(x2 + pad_x, width)), int(min(y2 + pad_y, height))
+
+
+def crop(image: Image.Image, box: np.ndarray, size: int, margin: int) -> np.ndarray:
+    """uint8 RGB crop (size, size, 3) of ``box`` widened so ``margin`` output pixels surround it."""
+    region = face_region(box, image.width, image.height, size, margin)
     resized = image.crop(region).resize((size, size), Image.Resampling.BILINEAR)
     return np.asarray(resized, dtype=np.uint8)
 

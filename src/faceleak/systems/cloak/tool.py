@@ -29,6 +29,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from faceleak.cli import atomic_output, error_line, positive_integer, project_file
+from faceleak.data.align import face_region
 from faceleak.data.images import BadImageError, open_image, to_unit_range
 from faceleak.defenses.cloak import LEVEL, CloakSettings, Surrogate, SSIM_WINDOW, cloak, load_surrogates, ssim_index, surrogate_templates, within_ssim_floor
 from faceleak.device import use_device
@@ -41,13 +42,6 @@ JPEG_QUALITY = 95
 MAX_PIXELS = 40_000_000  # larger photos are refused (about 40 megapixels: above any phone camera's)
 WEAK_SHARE = 0.5  # a face whose cloak the SSIM floor cuts below this share of its strength is reported
 Region = tuple[int, int, int, int]  # x1, y1, x2, y2 in the photo
-
-
-def face_region(box: np.ndarray, width: int, height: int, size: int, margin: int) -> tuple[int, int, int, int]:
-    """The photo region (x1, y1, x2, y2) of a face box widened so that ``margin`` of ``size`` crop pixels surround it."""
-    x1, y1, x2, y2 = box
-    pad_x, pad_y = margin * (x2 - x1) / (size - margin) / 2, margin * (y2 - y1) / (size - margin) / 2
-    return int(max(x1 - pad_x, 0)), int(max(y1 - pad_y, 0)), int(min(x2 + pad_x, width)), int(min(y2 + pad_y, height))
 
 
 def in_steps(settings: CloakSettings, steps: int) -> CloakSettings:
