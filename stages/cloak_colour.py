@@ -1,7 +1,6 @@
 """Stage cloak_colour: the three modes on MFR2's colour photos (a second cast, as people take photos), judged
 by the recognizers that took no part, as crafted and after a tracker's cleaning; quality and a colour grid."""
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,7 @@ surrogates = load_surrogates(params.surrogates, Path("models"), params.weights.e
 originals = table.faces[cast.cloaked]
 faces = unit_faces(originals)
 sources, targets, target_people = identity_anchors(surrogates, faces, cast.people(table, "cloaked"), unit_faces(table.faces[cast.gallery]), cast.people(table, "gallery"))
-cloaked, seconds = craft_cloaks(faces, surrogates, sources, targets, replace(params, aims=()))
+cloaked, seconds = craft_cloaks(faces, surrogates, sources, targets, params.model_copy(update={"aims": ()}))
 quality = quality_table(originals, cloaked, seconds, params)
 benchmark = read_json("metrics/verification_benchmark.json")
 results = {}

@@ -29,8 +29,8 @@ sample = lambda split, count: model_faces(table.faces[np.sort(rng.permutation(ro
 public = {"learning": sample("train", params.adversaries.learning_images), "val": sample("val", LEARNING_VAL_IMAGES), "classifier": sample("train", params.adversaries.classifier_faces)}
 test_faces = model_faces(table.faces[rows["test"]], params.model.image_size)
 codes = encode(model, test_faces)
-judged = np.sort(rng.permutation(len(rows["test"]))[: params.test_images])
-links = linkability_pairs(table.people[rows["test"]], params.linkability_pairs, params.seed)
+judged = np.sort(rng.permutation(len(rows["test"]))[: params.evaluation.test_images])
+links = linkability_pairs(table.people[rows["test"]], params.evaluation.linkability_pairs, params.seed)
 originals = pixels(test_faces[judged])
 mean_face = pixels(public["learning"].mean(0, keepdim=True)).repeat(len(judged), axis=0)
 reconstructions = {CEILING: resized_uint8(table.faces[rows["test"][judged]], params.model.image_size), MEAN_FACE: mean_face}

@@ -37,7 +37,7 @@ GRID_PEOPLE = 10
 name = sys.argv[1]
 params = start(load_model_inversion_params)
 face_set = FaceSet.load(f"data/mi/{name}/faces.npz")
-targets = np.arange(len(face_set.people))[: params.targets[name]]
+targets = np.arange(len(face_set.people))[: params.dataset(name).targets]
 victims = {kind: load_weights(SmallCNN(len(face_set.people)), f"models/mi/{name}/{file}.pt") for kind, file in (("standard", "victim"), ("smoothed", "victim_smoothed"))}
 prior = load_weights(ConvAutoencoder(face_set.faces.shape[1:], params.prior.latent_dim), f"models/mi/priors/{name}.pt")
 latent = read_npz(f"models/mi/priors/{name}_latent.npz")
@@ -62,7 +62,7 @@ for defense in defenses_of(params.defenses):
         **summary,
         **query_figures(inversions, params.genetic.success_confidence),
     }
-    curve += [{"defense": key, **row} for row in budget_curve(inversions, targets, prior, victim, judges, params.curve_generations, params.genetic)]
+    curve += [{"defense": key, **row} for row in budget_curve(inversions, targets, prior, victim, judges, params.attack.curve_generations, params.genetic)]
     per_target += [{"defense": key, **row} for row in rows]
 for kind, victim in victims.items():
     key = f"mi_face_{kind}"
@@ -74,7 +74,7 @@ seconds = time.perf_counter() - started
 
 undefended, latent_range = defenses_of(params.defenses)[0], (latent["mean"], latent["std"])
 repeated_searches = {
-    kind: repeated_search_figures(victims[undefended.victim], undefended, targets, prior, latent_range, settings, start, judges, params.seeds[name], params.seed)
+    kind: repeated_search_figures(victims[undefended.victim], undefended, targets, prior, latent_range, settings, start, judges, params.dataset(name).seeds, params.seed)
     for kind, settings in (("stronger", params.genetic), ("reference", reference_search(params.genetic)))
 }
 write_json(f"metrics/mi_attack_{name}.json", {"targets": len(targets), "repeated_searches": repeated_searches, "attacks": attacks})

@@ -10,7 +10,7 @@ from faceleak.systems.model_inversion.steps import lfw_face_set, orl_face_set
 name = sys.argv[1]
 params = start(load_model_inversion_params)
 if name == "lfw":
-    face_set = lfw_face_set(Path("data/raw/lfw"), params.lfw_min_images, params.splits["lfw"], params.seed)
+    face_set = lfw_face_set(Path("data/raw/lfw"), params.lfw.min_images, params.splits["lfw"], params.seed)
 else:
     face_set = orl_face_set(Path("data/raw/orl"), params.splits["orl"], params.seed)
 face_set.save(f"data/mi/{name}/faces.npz")

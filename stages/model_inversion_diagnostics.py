@@ -26,13 +26,13 @@ GRID_PEOPLE = 10
 name = sys.argv[1]
 params = start(load_model_inversion_params)
 face_set = FaceSet.load(f"data/mi/{name}/faces.npz")
-targets = np.arange(len(face_set.people))[: params.targets[name]]
+targets = np.arange(len(face_set.people))[: params.dataset(name).targets]
 victim = load_weights(SmallCNN(len(face_set.people)), f"models/mi/{name}/victim.pt")
 prior = load_weights(ConvAutoencoder(face_set.faces.shape[1:], params.prior.latent_dim), f"models/mi/priors/{name}.pt")
 judges = evaluation_judges(face_set, read_npz(f"data/mi/{name}/evaluator.npz"), Path("models"), params.weights.engine, params.genetic.success_confidence)
 started = time.perf_counter()
 ceiling, reconstructed = prior_ceiling(victim, prior, targets, judges)
-lookup, looked_up = lookup_figures(victim, owned_faces(params.prior.data, face_set), targets, judges, params.genetic, params.seeds[name], params.seed)
+lookup, looked_up = lookup_figures(victim, owned_faces(params.prior.data, face_set), targets, judges, params.genetic, params.dataset(name).seeds, params.seed)
 seconds = time.perf_counter() - started
 write_json(f"metrics/mi_diagnostics_{name}.json", {"targets": len(targets), "prior_ceiling": ceiling, "lookup": lookup})
 

@@ -10,6 +10,6 @@ from faceleak.systems.model_inversion.steps import public_faces
 
 params = start(load_model_inversion_params)
 started = time.perf_counter()
-faces = public_faces(Path("data/raw/lfw"), params.lfw_min_images)
+faces = public_faces(Path("data/raw/lfw"), params.lfw.min_images)
 write_npz("data/mi/public_faces.npz", faces=faces)
 note_timing(compute_seconds=time.perf_counter() - started, images=len(faces))

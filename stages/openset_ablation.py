@@ -21,10 +21,10 @@ from faceleak.systems.openset.steps import STORE, attack_figures, attacker_ident
 params = start(load_openset_params)
 table = FaceTable.load("data/lfw/faces.npz")
 attacker = np.flatnonzero(table.arrays["attacker"])
-subset = np.sort(np.random.default_rng(params.seed).choice(attacker, min(params.ablation.images, len(attacker)), replace=False))
+subset = np.sort(np.random.default_rng(params.seed).choice(attacker, min(params.openset.ablation.images, len(attacker)), replace=False))
 stored = read_npz(STORE)["templates"]
 templates, people = stored[subset], table.people[subset]
-mask = DimensionMask(params.ablation.leakage, "random", params.seed).fit(stored)
+mask = DimensionMask(params.openset.ablation.leakage, "random", params.seed).fit(stored)
 faces = resized_faces(table.faces[subset], params.openset.face_size)
 val = identity_split(people, params.openset.val_fraction, params.seed)
 attacked, white_box, surrogate = params.openset.attacked, params.openset.white_box, params.openset.surrogate
@@ -36,7 +36,7 @@ victims = FaceTable.load("data/openset/victims.npz")
 thresholds = thresholds_from(read_json("metrics/recognizers.json"), params.openset.judges)
 leaked = mask.transform(victims.arrays[attacked])
 results, timings = {}, {}
-for variant, train in params.ablation.variants.items():
+for variant, train in params.openset.ablation.variants.items():
     started = time.perf_counter()
     attack = EmbeddingInversionAttack(
         train, params.openset.face_size, params.seed, identity=identity if train.identity_weight > 0 else None, embedding_dim=templates.shape[1]
@@ -49,7 +49,7 @@ for variant, train in params.ablation.variants.items():
     )
 write_json(
     "metrics/ablation.json",
-    {"train_images": int((~val).sum()), "val_images": int(val.sum()), "leakage": params.ablation.leakage,
+    {"train_images": int((~val).sum()), "val_images": int(val.sum()), "leakage": params.openset.ablation.leakage,
      "surrogate_engine": params.openset.surrogate_engine, "variants": results},
 )
 note_timing(compute_seconds=sum(timings.values()), **timings)

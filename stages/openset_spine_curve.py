@@ -28,7 +28,7 @@ attack, summary = train_conditioned_attack(
     faces.faces[fit],
     faces.identities[fit],
     faces.mask("val")[fit],
-    params.spine_train,
+    params.spine.train,
     faces.faces.shape[1],
     params.openset.min_leakage,
     params.seed,

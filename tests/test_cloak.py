@@ -110,7 +110,7 @@ def test_cast_keeps_users_out_of_the_gallery_and_is_seeded():
     again = select_cast(table, CastParams(users=2, cloaked_photos=2, references=3, gallery_people=4, gallery_photos=2), seed=1)
     assert np.array_equal(again.cloaked, cast.cloaked) and np.array_equal(again.gallery, cast.gallery)
     with pytest.raises(ValueError, match="only 3 LFW people"):
-        select_cast(table, CastParams(users=4, cloaked_photos=2, references=3, gallery_people=1, gallery_photos=2), seed=1)
+        select_cast(table, CastParams.model_construct(users=4, cloaked_photos=2, references=3, gallery_people=1, gallery_photos=2), seed=1)
 
 
 class _Identity(Recognizer):

@@ -1,8 +1,6 @@
 """Face detectors by name, and the detector cloak: every detector finds the face of a real LFW photo, and
 PGD with Face/Off's loss makes the white-box SSD miss it, within the budget."""
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 import torch
@@ -55,7 +53,7 @@ def test_detection_loss_lowers_boxes_on_the_face_and_raises_the_others():
 
 def test_the_ssd_cloak_hides_the_face_within_the_budget(ssd_dir, photo):
     params = load_cloak_params()
-    params = replace(params, detector=replace(params.detector, steps=10, batch_size=1))
+    params = params.model_copy(update={"detector": params.detector.model_copy(update={"steps": 10, "batch_size": 1})})
     grey = photo[..., :1]
     faces, _ = true_faces(grey, load_detector("mtcnn"))
     ssd = load_detector("ssd_mobilenet", ssd_dir)

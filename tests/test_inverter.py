@@ -8,8 +8,8 @@ import torch
 from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, InversionData, TrainParams
 from faceleak.data.augment import random_views
 from faceleak.data.table import FaceTable
-from faceleak.params import ParamsError, Section
-from faceleak.systems.openset.params import _ablation_variants
+from faceleak.params import ParamsError, parse
+from faceleak.systems.openset.params import AblationParams
 from faceleak.systems.openset.steps import ceiling_figures, degraded_victims, retrieval_inverter, success_figures
 
 PARAMS = TrainParams(epochs=2, batch_size=4, learning_rate=1e-3, dropout=0.0, patience=2, identity_weight=1.0, base_channels=4)
@@ -68,13 +68,13 @@ def test_no_warmup_without_identity_loss():
     assert attack.warmup_history_ is None and len(attack.history_.val_loss) == 2
 
 
-def _ablation(variants: dict) -> Section:
-    base = {key: value for key, value in vars(PARAMS).items()}
-    return Section({"train": base, "variants": variants}, "openset.ablation")
+def _ablation_variants(variants: dict) -> dict[str, TrainParams]:
+    """``openset.ablation``'s variants, checked as params.yaml's are."""
+    return parse(AblationParams, {"images": 2, "leakage": 1.0, "train": vars(PARAMS), "variants": variants}, "openset.ablation").variants
 
 
 def test_ablation_variants_change_the_base():
-    variants = _ablation_variants(_ablation({"pixel": {"identity_weight": 0.0}, "wide": {"base_channels": 32}, "base": {}}))
+    variants = _ablation_variants({"pixel": {"identity_weight": 0.0}, "wide": {"base_channels": 32}, "base": {}})
     assert list(variants) == ["pixel", "wide", "base"]
     assert variants["pixel"].identity_weight == 0.0 and variants["wide"].base_channels == 32 and variants["base"] == PARAMS
 
@@ -85,7 +85,7 @@ def test_ablation_variants_change_the_base():
 )
 def test_ablation_variants_refuse_bad_input(variants, message):
     with pytest.raises(ParamsError, match=message):
-        _ablation_variants(_ablation(variants))
+        _ablation_variants(variants)
 
 
 def test_success_figures_carry_counts_and_intervals():

@@ -73,6 +73,20 @@ def test_missing_key_is_named(raw):
         parse_spine_params(raw)
 
 
+@pytest.mark.parametrize(
+    "parse, path, message",
+    [
+        (parse_spine_params, "spine.train.epoch", "'spine.train.epoch' is not a key of its section"),
+        (parse_spine_params, "spine.trian", "'spine.trian' is not a key of its section"),
+        (parse_openset_params, "openset.defenses.bits", "'openset.defenses.bits' is not a key of its section"),
+    ],
+)
+def test_an_unknown_key_is_named_not_ignored(raw, parse, path, message):
+    """A typo in a section (``epoch:`` for ``epochs:``) is refused, not silently left at its default."""
+    with pytest.raises(ParamsError, match=re.escape(message)):
+        parse(_set(raw, path, 3))
+
+
 def test_a_system_reads_only_its_own_section(raw):
     """A broken model_inversion section does not stop the spine (each system checks its own keys)."""
     raw["model_inversion"]["orl"]["targets"] = 99

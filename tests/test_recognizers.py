@@ -14,12 +14,11 @@ from faceleak.models.facenet import convert_opencv_graph
 from faceleak.models.mobilefacenet import convert_tflite
 from faceleak.models.recognizers import UnknownRecognizer, load_recognizer, recognizer_names, verification_model
 from faceleak.models.verifiers import save_verifier
-from faceleak.systems.verification.params import InputParams, SiameseParams, VerifierParams
+from faceleak.systems.verification.params import SiameseParams, VerifierParams
 from faceleak.systems.verification.steps import PairSet, excluded_people, train_siamese, train_verifier
-from faceleak.training import FitSettings
 from faceleak.vendor import vendored_file
 
-NET = InputParams(input_size=32, crop_fraction=0.7, embedding_dim=16)
+NET = {"input_size": 32, "crop_fraction": 0.7, "embedding_dim": 16}
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +52,10 @@ def models_dir(tmp_path_factory, mfr2_people):
     same = table.people[first] == table.people[second]
     chosen = np.concatenate([np.flatnonzero(same), np.random.default_rng(0).choice(np.flatnonzero(~same), same.sum(), replace=False)])
     pairs = PairSet(first[chosen], second[chosen], same[chosen], np.zeros(len(chosen), int))
-    fit = FitSettings(epochs=6, batch_size=32, learning_rate=0.001, patience=6)
-    model, config, _, _ = train_siamese(table, pairs, SiameseParams(NET, margin=2.0, threshold=0.5, val_fraction=0.1, fit=fit), seed=0)
+    fit = {"epochs": 6, "batch_size": 32, "learning_rate": 0.001, "patience": 6}
+    model, config, _, _ = train_siamese(table, pairs, SiameseParams(**NET, margin=2.0, threshold=0.5, val_fraction=0.1, **fit), seed=0)
     save_verifier(model, config, verification_model(folder, "siamese"))
-    params = VerifierParams(NET, width=8, scale=16.0, margin=0.2, min_images=2, val_fraction=0.2, engine="fp32", fit=FitSettings(12, 16, 0.05, 12))
+    params = VerifierParams(**NET, width=8, scale=16.0, margin=0.2, min_images=2, val_fraction=0.2, engine="fp32", epochs=12, batch_size=16, learning_rate=0.05, patience=12)
     val = np.isin(table.people, sorted(set(table.people) - set(tested))[:2])
     model, config, _, counts = train_verifier(table, np.arange(len(table.people)), val, params, seed=0)
     assert (counts["train_people"], counts["val_people"]) == (8, 2)

@@ -1,7 +1,6 @@
 """Synthetic masks: drawn below the eyes from five landmarks, every kind, seeded; the training data made from real LFW
 photos of people outside MFR2, split by person; the mask filter's sweep; the camera-like augmentation."""
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +51,7 @@ def test_training_data_is_made_from_people_outside_mfr2(lfw_sample):
     victims = [MFR2Face("AaronPeirsol", 1, "no-mask", Path("unused.png"))]
     assert {path.parent.name for path in eligible_photos(lfw_sample, victims, 2)} == {"Abel_Pacheco"}
     paths = eligible_photos(lfw_sample, [], 1)
-    data = synthesize(paths, replace(params, val_fraction=0.5), 32, 0)
+    data = synthesize(paths, params.model_copy(update={"val_fraction": 0.5}), 32, 0)
     assert data["images"].shape == (4, 32, 32, 1) and data["masked"].tolist() == [False, True, False, True]
     assert set(data["kinds"][data["masked"]]) <= set(MASK_KINDS) and set(data["kinds"][~data["masked"]]) == {""}
     assert len(set(data["people"][data["val"]])) == 1 and not set(data["people"][data["val"]]) & set(data["people"][~data["val"]])

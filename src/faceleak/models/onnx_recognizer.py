@@ -12,20 +12,20 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
+from pydantic import Field, model_validator
 from torch.nn import functional as F
 from tqdm import tqdm
 
 from faceleak.data.images import to_unit_range
 from faceleak.errors import FaceleakError, MissingInputError
 from faceleak.models.recognizers import Recognizer
-from faceleak.params import Section
+from faceleak.params import Flag, Int, ListOf, Maybe, Number, OneOf, Section, Text, expect, parse, refuse
 
 ALIGNMENTS = ("crop", "arcface_5pt")
 COLOURS = ("rgb", "bgr")
@@ -38,60 +38,33 @@ class OnnxModelError(FaceleakError, ValueError):
     """An ONNX file that cannot serve as the recognizer its spec describes."""
 
 
-@dataclass(frozen=True)
-class OnnxSpec:
-    """One ONNX recognizer of params.yaml's ``recognizers:`` section."""
+class OnnxSpec(Section):
+    """One ONNX recognizer of params.yaml's ``recognizers:`` section (its ``name`` is the section's key)."""
 
     name: str
-    path: Path
-    sha256: str
-    input_size: int
-    alignment: str
-    crop_fraction: float
-    colour: str
-    layout: str
-    mean: tuple[float, float, float]  # subtracted from 0..255 pixels, per channel of the graph's colour order
-    std: tuple[float, float, float]
-    l2_normalise: bool
-    training_data: str
+    path: Annotated[Path, expect("the ONNX file's path")]
+    sha256: Annotated[str, Field(strict=True, pattern="^[0-9a-f]{64}$"), expect("the file's sha256, 64 lower-case hex digits (sha256sum FILE)")]
+    input_size: Int(16)
+    alignment: OneOf(ALIGNMENTS)
+    crop_fraction: Number("(0, 1]")
+    colour: OneOf(COLOURS)
+    layout: OneOf(LAYOUTS)
+    mean: ListOf(Number("[-1e3, 1e3]"), "three numbers, one per channel", length=3)  # subtracted from 0..255 pixels, per channel of the graph's colour order
+    std: ListOf(Number("(0, 1e3]"), "three numbers, one per channel", length=3)
+    l2_normalise: Flag
+    training_data: Maybe(Text, "a non-empty string") = None
 
-
-def parse_onnx_spec(name: str, section: Section) -> OnnxSpec:
-    """A spec from its params section (every value checked; errors name ``recognizers.<name>.<key>``)."""
-    alignment = section.choice("alignment", ALIGNMENTS)
-    input_size = section.integer("input_size", 16)
-    if alignment == "arcface_5pt" and input_size != 112:
-        raise section._fail("input_size", input_size, "112 with alignment arcface_5pt (the ArcFace template's size)")
-    sha256 = section._get("sha256")
-    if not isinstance(sha256, str) or len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-        raise section._fail("sha256", sha256, "the file's sha256, 64 lower-case hex digits (sha256sum FILE)")
-    mean, std = section.numbers("mean", -1e3, 1e3), section.numbers("std", 0.0, 1e3, low_open=True)
-    for key, values in (("mean", mean), ("std", std)):
-        if len(values) != 3:
-            raise section._fail(key, list(values), "three numbers, one per channel")
-    l2 = section._get("l2_normalise")
-    if not isinstance(l2, bool):
-        raise section._fail("l2_normalise", l2, "true or false")
-    return OnnxSpec(
-        name=name,
-        path=Path(section.optional_text("path") or ""),
-        sha256=sha256,
-        input_size=input_size,
-        alignment=alignment,
-        crop_fraction=section.number("crop_fraction", 0.0, 1.0, low_open=True),
-        colour=section.choice("colour", COLOURS),
-        layout=section.choice("layout", LAYOUTS),
-        mean=mean,
-        std=std,
-        l2_normalise=l2,
-        training_data=section.optional_text("training_data") or "not stated",
-    )
+    @model_validator(mode="after")
+    def _arcface_size(self) -> OnnxSpec:
+        if self.alignment == "arcface_5pt" and self.input_size != 112:
+            raise refuse("input_size", f"= {self.input_size} is not allowed; expected 112 with alignment arcface_5pt (the ArcFace template's size)")
+        return self
 
 
 def parse_onnx_specs(raw: dict[str, Any] | None) -> dict[str, OnnxSpec]:
-    """Every spec of a ``recognizers:`` mapping (``None``: none)."""
-    section = Section(raw or {}, "recognizers")
-    return {name: parse_onnx_spec(name, section.section(name)) for name in section.raw}
+    """Every spec of a ``recognizers:`` mapping (``None``: none), each named by its key."""
+    named = {name: spec | {"name": name} if isinstance(spec, dict) else spec for name, spec in (raw or {}).items()}
+    return parse(dict[str, OnnxSpec], named, "recognizers")
 
 
 def file_sha256(path: Path) -> str:
@@ -176,7 +149,7 @@ class OnnxRecognizer(Recognizer):
     def __init__(self, spec: OnnxSpec) -> None:
         import onnxruntime
 
-        self.spec, self.name, self.training_data = spec, spec.name, spec.training_data
+        self.spec, self.name, self.training_data = spec, spec.name, spec.training_data or "not stated"
         self.model = checked_model(spec)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()

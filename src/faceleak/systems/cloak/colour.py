@@ -24,6 +24,7 @@ def unmasked_mfr2(folder: Path) -> FaceTable:
 
 
 def colour_cast_params(table: FaceTable) -> CastParams:
-    """Everyone with two photos a user (one cloaked, one reference); everyone else one gallery photo."""
+    """Everyone with two photos a user (one cloaked, one reference); everyone else one gallery photo
+    (counted from the photos, not set in params: select_cast checks that they suffice)."""
     counts = np.unique(table.people, return_counts=True)[1]
-    return CastParams(users=int((counts >= 2).sum()), cloaked_photos=1, references=1, gallery_people=int((counts < 2).sum()), gallery_photos=1)
+    return CastParams.model_construct(users=int((counts >= 2).sum()), cloaked_photos=1, references=1, gallery_people=int((counts < 2).sum()), gallery_photos=1)

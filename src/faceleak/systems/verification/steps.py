@@ -81,7 +81,7 @@ def faces_for(names: list[str], table: FaceTable, align: Callable[[list[str]], n
 
 def siamese_config(params: SiameseParams) -> VerifierConfig:
     """torchvision's ResNet18 (grey replicated to three channels), raw templates compared by Euclidean distance."""
-    return VerifierConfig("resnet18", params.net.embedding_dim, params.net.input_size, params.net.crop_fraction, 3, unit_norm=False)
+    return VerifierConfig("resnet18", params.embedding_dim, params.input_size, params.crop_fraction, 3, unit_norm=False)
 
 
 def _inputs(faces: np.ndarray, config: VerifierConfig, chunk: int = 1024) -> torch.Tensor:
@@ -114,7 +114,7 @@ def train_siamese(table: FaceTable, pairs: PairSet, params: SiameseParams, seed:
 
 def verifier_config(params: VerifierParams) -> VerifierConfig:
     """FaceResNet on grey crops, unit templates compared by cosine (as Euclidean distance of unit vectors)."""
-    return VerifierConfig("face_resnet", params.net.embedding_dim, params.net.input_size, params.net.crop_fraction, 1, unit_norm=True, width=params.width)
+    return VerifierConfig("face_resnet", params.embedding_dim, params.input_size, params.crop_fraction, 1, unit_norm=True, width=params.width)
 
 
 def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
