@@ -168,10 +168,12 @@ def train_verifier(table: FaceTable, rows: np.ndarray, val: np.ndarray, params: 
     head = MarginHead(config.embedding_dim, len(train_people), params.scale, params.margin).to(device)
     optimizer = torch.optim.SGD([*model.parameters(), *head.parameters()], lr=params.fit.learning_rate, momentum=0.9, nesterov=True, weight_decay=params.fit.weight_decay)
     steps, total_steps = count(), params.fit.epochs * -(-len(labels) // params.fit.batch_size)
+    # torch's CosineAnnealingLR draws the same curve recursively, a last bit off at most steps: this closed form keeps the trained verifiers
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 * (1 + np.cos(np.pi * min(step, total_steps) / total_steps)))
 
     def batch_loss(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        for group in optimizer.param_groups:
-            group["lr"] = params.fit.learning_rate * 0.5 * (1 + np.cos(np.pi * min(next(steps), total_steps) / total_steps))
+        if next(steps):
+            schedule.step()  # after the previous batch's optimiser step
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=params.engine == "bf16"):
             templates = model(augment(inputs[batch], generator))
         return head(templates.float(), labels[batch])
