@@ -125,8 +125,8 @@ def _data(metrics: Path) -> str:
     return section("Data", table(("figure", "value"), rows))
 
 
-def _recognizer_table(metrics: Path) -> str:
-    judges, labels = load(metrics, "recognizers.json"), _open_set_labels(_attacker())
+def _recognizer_table(metrics: Path, attacker: AttackerParams) -> str:
+    judges, labels = load(metrics, "recognizers.json"), _open_set_labels(attacker)
     names = _recognizers(judges)
     fmrs = list(judges[names[0]]["thresholds"])
     header = ["recognizer", f"View 2 accuracy ({judges['folds']}-fold)", "sd (points)", "published (colour LFW)"]
@@ -150,9 +150,8 @@ def _recognizer_table(metrics: Path) -> str:
     )
 
 
-def _summary(metrics: Path) -> str:
+def _summary(metrics: Path, attacker: AttackerParams) -> str:
     openset, spine = load(metrics, "openset.json"), load(metrics, "spine_curve.json")
-    attacker = _attacker()
     protocols = (("open set", openset, (1.0, 0.3), _open_set_labels(attacker)), ("spine", spine, (1.0,), _spine_labels(attacker)))
     fmrs = sorted(_layout(_at(openset, 1.0))[1], key=float)
     header = ["protocol", "leakage", "recognizer"]
@@ -303,13 +302,14 @@ def _introduction(attacker: AttackerParams) -> str:
 
 
 def render(metrics: Path) -> str:
-    """The open-set protocol's page from the metrics folder ``metrics`` (the judges' roles from ``PARAMS``)."""
+    """The open-set protocol's page from the metrics folder ``metrics`` (the judges' roles from ``PARAMS``, read once)."""
+    attacker = _attacker()
     return page(
         "Open set: inverting templates of unseen people",
-        _introduction(_attacker()),
+        _introduction(attacker),
         _data(metrics),
-        _recognizer_table(metrics),
-        _summary(metrics),
+        _recognizer_table(metrics, attacker),
+        _summary(metrics, attacker),
         _curves(metrics),
         _diagnostics(metrics),
         _ablation(metrics),
