@@ -46,7 +46,7 @@ rows, faces = leakage_curve(
 )
 first, second, same, folds, users = view2_arrays(lfw.read_pairs(Path("data/raw/lfw_pairs") / lfw.PAIRS_FILE, openset.lfw.folds, openset.lfw.pairs_per_fold))
 view2 = (audited[table.rows(first)], audited[table.rows(second)], same, folds, users)
-defenses = defense_rows(openset.defenses, audited[attacker], view2, victims, attack, judges, thresholds_from(recognizers, judged, (openset.defenses.fmr,)), params.seed, attacked=name)
+defenses = defense_rows(openset.openset.defenses, audited[attacker], view2, victims, attack, judges, thresholds_from(recognizers, judged, (openset.openset.defenses.fmr,)), params.seed, attacked=name)
 write_json("metrics/audit_inversion.json", {
     "recognizer": name,
     "white_box": inversion.white_box,
@@ -55,10 +55,10 @@ write_json("metrics/audit_inversion.json", {
     "victims": len(queries),
     "training": summary | {"training_seconds": training_seconds},
     "leakage": {f"{row['leakage']:g}": row for row in rows},
-    "defenses": {"fmr": openset.defenses.fmr, "rows": {f"{row['defense']}_{row['setting']:g}": row for row in defenses}},
+    "defenses": {"fmr": openset.openset.defenses.fmr, "rows": {f"{row['defense']}_{row['setting']:g}": row for row in defenses}},
 })
 write_csv("plots/audit_defenses.csv", defenses)
-fmr = f"{openset.defenses.fmr:g}"
+fmr = f"{openset.openset.defenses.fmr:g}"
 privacy_utility("plots/audit_privacy_utility.png", defenses, [f"{judge}_sar_type1_fmr{fmr}" for judge in judged])
 originals = degraded_victims(victims.faces[:GRID_ROWS], openset.openset.face_size)
 reconstruction_grid("plots/audit_inversion_grid.png", originals, {f"leak {leakage:g}": faces[leakage][:GRID_ROWS] for leakage in inversion.leakages}, list(victims.names[:GRID_ROWS]))
