@@ -52,9 +52,10 @@ def expect(described: str | Callable[[], str], items: bool = False) -> WrapValid
     return WrapValidator(check)
 
 
-def refuse(key: str, text: str) -> PydanticCustomError:
-    """A cross-field rule's refusal: ``params: '<where>.<key>' <text>``."""
-    return PydanticCustomError("refused", text, {"key": key})
+def refuse(key: str, text: str, value: Any = None) -> PydanticCustomError:
+    """A cross-field rule's refusal: ``params: '<where>.<key>' <text>``, or, given the ``value``, the one-line
+    form ``params: '<where>.<key>' = <value> is not allowed; expected <text>``."""
+    return PydanticCustomError("refused", text if value is None else f"= {value!r} is not allowed; expected {text}", {"key": key})
 
 
 def Int(minimum: int = 0, maximum: int | None = None) -> Any:

@@ -57,7 +57,7 @@ class OnnxSpec(Section):
     @model_validator(mode="after")
     def _arcface_size(self) -> OnnxSpec:
         if self.alignment == "arcface_5pt" and self.input_size != 112:
-            raise refuse("input_size", f"= {self.input_size} is not allowed; expected 112 with alignment arcface_5pt (the ArcFace template's size)")
+            raise refuse("input_size", "112 with alignment arcface_5pt (the ArcFace template's size)", self.input_size)
         return self
 
 

@@ -88,9 +88,9 @@ class EncryptionParams(SystemParams):
     @model_validator(mode="after")
     def _rules(self) -> EncryptionParams:
         if self.identity.recognizer in self.judges:
-            raise refuse("judges", f"= {list(self.judges)} is not allowed; expected recognizers other than {self.identity.recognizer} (encryption.identity.recognizer trains the autoencoder: white-box, not a judge)")
+            raise refuse("judges", f"recognizers other than {self.identity.recognizer} (encryption.identity.recognizer trains the autoencoder: white-box, not a judge)", list(self.judges))
         if max(self.ks) > self.model.code_size:
-            raise refuse("ks", f"= {list(self.ks)} is not allowed; expected integers in 1..{self.model.code_size} (encryption.model.code_size)")
+            raise refuse("ks", f"integers in 1..{self.model.code_size} (encryption.model.code_size)", list(self.ks))
         return self
 
 

@@ -30,11 +30,11 @@ class DatasetParams(Section):
         if len(self.split) != 3 or sum(self.split) != images or min(self.split) < people:
             raise refuse(
                 f"{name}.split",
-                f"= {list(self.split)} is not allowed; expected [train, val, test] sizes adding up to the {images} images, "
-                f"each at least {people} (one face of each of the {people} people)",
+                f"[train, val, test] sizes adding up to the {images} images, each at least {people} (one face of each of the {people} people)",
+                list(self.split),
             )
         if self.targets is not None and self.targets > people:
-            raise refuse(f"{name}.targets", f"= {self.targets} is not allowed; expected null or at most the {people} people")
+            raise refuse(f"{name}.targets", f"null or at most the {people} people", self.targets)
 
 
 class LFWDatasetParams(DatasetParams):

@@ -43,7 +43,7 @@ class VerifierParams(InputParams):
     @model_validator(mode="after")
     def _halvings(self) -> VerifierParams:
         if self.input_size % 8:
-            raise refuse("input_size", f"= {self.input_size} is not allowed; expected a multiple of 8")
+            raise refuse("input_size", "a multiple of 8", self.input_size)
         return self
 
 
