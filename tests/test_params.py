@@ -5,6 +5,7 @@ import pytest
 import yaml
 
 from faceleak.params import ParamsError, load_shared_params, parse_shared_params
+from faceleak.systems.model_inversion.params import parse_model_inversion_params
 from faceleak.systems.openset.params import load_openset_params, parse_openset_params
 from faceleak.systems.spine.params import load_spine_params, parse_spine_params
 from tests.conftest import PROJECT
@@ -85,6 +86,34 @@ def test_an_unknown_key_is_named_not_ignored(raw, parse, path, message):
     """A typo in a section (``epoch:`` for ``epochs:``) is refused, not silently left at its default."""
     with pytest.raises(ParamsError, match=re.escape(message)):
         parse(_set(raw, path, 3))
+
+
+@pytest.mark.parametrize(
+    "parse, path, message",
+    [
+        (parse_spine_params, "spine.device", "'spine.device' is a shared key, not a key of its section; set it at the top"),
+        (parse_model_inversion_params, "model_inversion.seed", "'model_inversion.seed' is a shared key"),
+    ],
+)
+def test_a_shared_key_in_a_section_is_refused_not_taken(raw, parse, path, message):
+    """``spine.device: cpu`` would otherwise replace the top-level ``device`` for one system only."""
+    with pytest.raises(ParamsError, match=re.escape(message)):
+        parse(_set(raw, path, "cpu"))
+
+
+@pytest.mark.parametrize(
+    "parse, path, value, message",
+    [
+        (parse_openset_params, "openset", 5, "'openset' = 5 is not allowed; expected a mapping"),
+        (parse_openset_params, "openset.ablation", 5, "'openset.ablation' = 5 is not allowed; expected a mapping"),
+        (parse_openset_params, "openset.ablation.variants.long", 5, "'openset.ablation.variants.long' = 5 is not allowed; expected a mapping"),
+        (parse_spine_params, "spine.train", None, "'spine.train' = None is not allowed; expected a mapping"),
+        (parse_spine_params, "spine", [1], "'spine' = [1] is not allowed; expected a mapping"),
+    ],
+)
+def test_a_section_that_is_not_a_mapping_gets_one_line(raw, parse, path, value, message):
+    with pytest.raises(ParamsError, match=re.escape(message)):
+        parse(_set(raw, path, value))
 
 
 def test_a_system_reads_only_its_own_section(raw):

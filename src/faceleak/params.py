@@ -32,6 +32,9 @@ FACENET_ENGINE_CHOICES = ("auto", *FACENET_ENGINES)
 NO_FACE_POLICIES = ("error", "median_box")
 DATASETS = ("mfr2", "lfw", "lfw_pairs", "lfw_dev_train", "lfw_dev_test", "orl")
 UNKNOWN_KEY = "is not a key of its section; remove it or correct its name"
+SHARED_KEY = "is a shared key, not a key of its section; set it at the top of params.yaml"
+MAPPING = "a mapping (indented key: value lines)"
+MAPPING_ERRORS = ("dict_type", "model_type", "model_attributes_type")
 
 
 class ParamsError(FaceleakError, ValueError):
@@ -75,8 +78,12 @@ def Number(bounds: str) -> Any:
     return Annotated[float, Field(strict=True, **limits), expect(f"a number in {shown}")]
 
 
+def _allowed(choices: tuple[Any, ...] | Callable[[], tuple[Any, ...]]) -> tuple[Any, ...]:
+    return choices() if callable(choices) else choices
+
+
 def _one_of(value: Any, choices: tuple[Any, ...] | Callable[[], tuple[Any, ...]]) -> Any:
-    if isinstance(value, bool) or value not in (allowed := choices() if callable(choices) else choices):
+    if isinstance(value, bool) or value not in (allowed := _allowed(choices)):
         raise PydanticCustomError("expected", f"one of {', '.join(map(str, allowed))}")
     return value
 
@@ -101,7 +108,7 @@ def Ints(minimum: int) -> Any:
 
 
 def Choices(choices: tuple[str, ...] | Callable[[], tuple[str, ...]]) -> Any:
-    return ListOf(OneOf(choices), lambda: f"a non-empty list drawn from {', '.join(choices() if callable(choices) else choices)}", items=False)
+    return ListOf(OneOf(choices), lambda: f"a non-empty list drawn from {', '.join(_allowed(choices))}", items=False)
 
 
 def Pair(bounds: str, rule: str) -> Any:
@@ -215,8 +222,10 @@ class SystemParams(SharedParams):
     @classmethod
     def _beside_shared(cls, raw: dict[str, Any]) -> dict[str, Any]:
         own = raw[cls.section]
-        if unknown := sorted(set(own) - set(cls.model_fields)):
-            raise refuse(f"{cls.section}.{unknown[0]}", UNKNOWN_KEY)
+        shared = SharedParams.model_fields
+        declared = {name for name, field in cls.model_fields.items() if name not in shared or field.annotation is not shared[name].annotation}
+        if undeclared := sorted(set(own) - declared):
+            raise refuse(f"{cls.section}.{undeclared[0]}", SHARED_KEY if undeclared[0] in shared else UNKNOWN_KEY)
         return {**raw, **own}
 
 
@@ -228,15 +237,18 @@ def _line(error: dict[str, Any], schema: Any, raw: Any, where: str) -> str:
         location.insert(0, section)
     key = ".".join([where] * bool(where) + [str(part) for part in location if not isinstance(part, int)])
     key += "[]" * (bool(location) and isinstance(location[-1], int))
+    expected = MAPPING if error["type"] in MAPPING_ERRORS else error["msg"]
     problems = {"missing": "is missing", "extra_forbidden": UNKNOWN_KEY, "refused": error["msg"]}
-    return f"params: '{key}' " + problems.get(error["type"], f"= {error['input']!r} is not allowed; expected {error['msg']}")
+    return f"params: '{key}' " + problems.get(error["type"], f"= {error['input']!r} is not allowed; expected {expected}")
 
 
 def parse(schema: Any, raw: Any, where: str = "") -> Any:
     """``raw`` checked against ``schema`` (a model or a type) and made into it; ``where`` names its place in params.yaml."""
     section = getattr(schema, "section", None)
-    if section and not isinstance(raw.get(section), dict):
-        raise ParamsError(f"params: '{section}' must be a mapping, got {raw.get(section)!r}")
+    if section and section not in raw:
+        raise ParamsError(f"params: '{section}' is missing")
+    if section and not isinstance(raw[section], dict):
+        raise ParamsError(f"params: '{section}' = {raw[section]!r} is not allowed; expected {MAPPING}")
     try:
         return TypeAdapter(schema).validate_python(raw, context={"device": raw.get("device")} if isinstance(raw, dict) else {})
     except ValidationError as error:

@@ -47,12 +47,14 @@ class AblationParams(Section):
     @model_validator(mode="before")
     @classmethod
     def _variants_change_the_base(cls, raw: Any) -> Any:
-        base, variants = raw.get("train"), raw.get("variants")
+        base, variants = (raw.get("train"), raw.get("variants")) if isinstance(raw, dict) else (None, None)
         if not isinstance(base, dict) or not isinstance(variants, dict):
             return raw
         if not variants:
             raise refuse("variants", "must name at least one variant")
         for name, changes in variants.items():
+            if not isinstance(changes, dict):
+                raise refuse(f"variants.{name}", "a mapping of the base train's keys it changes", changes)
             if unknown := sorted(set(changes) - set(base)):
                 raise refuse(f"variants.{name}", f"changes {', '.join(unknown)}, not keys of the base train")
         return raw | {"variants": {name: base | changes for name, changes in variants.items()}}
@@ -85,7 +87,7 @@ class AttackerParams(IdentityLoss):
     @model_validator(mode="before")
     @classmethod
     def _attacked_judged_first(cls, raw: Any) -> Any:
-        judges = raw.get("judges")
+        judges = raw.get("judges") if isinstance(raw, dict) else None
         return raw | {"judges": [raw.get("attacked"), *(name for name in judges if name != raw.get("attacked"))]} if isinstance(judges, list) and judges else raw
 
     @model_validator(mode="after")
