@@ -92,6 +92,8 @@ def test_wilson_interval_matches_the_textbook_values():
     low, high = wilson_interval(5, 10)
     assert (low, high) == (pytest.approx(0.2366, abs=1e-4), pytest.approx(0.7634, abs=1e-4))
     assert wilson_interval(0, 0) is None
+    assert [wilson_interval(0, total)[0] for total in (10, 89, 96, 97)] == [0.0] * 4  # not 3e-18 from rounding
+    assert [wilson_interval(total, total)[1] for total in (10, 64, 89, 96)] == [1.0] * 4  # not 0.9999999999999998
     assert rate(np.array([True, False, True, True])) == {"rate": 0.75, "count": 3, "total": 4, "ci95": list(wilson_interval(3, 4))}
 
 

@@ -10,14 +10,15 @@ Z_95 = 1.959963984540054
 
 
 def wilson_interval(successes: int, total: int, z: float = Z_95) -> tuple[float, float] | None:
-    """Wilson's score interval of a binomial rate (95% by default); None when ``total`` is 0."""
+    """Wilson's score interval of a binomial rate (95% by default); None when ``total`` is 0. Its ends at
+    none and at all successes are exactly 0 and 1 (the formula's rounding leaves about 1e-17 from them)."""
     if total == 0:
         return None
     rate = successes / total
     spread = z * math.sqrt(rate * (1 - rate) / total + z * z / (4 * total * total))
     centre = rate + z * z / (2 * total)
     scale = 1 + z * z / total
-    return max(0.0, (centre - spread) / scale), min(1.0, (centre + spread) / scale)
+    return 0.0 if successes == 0 else (centre - spread) / scale, 1.0 if successes == total else (centre + spread) / scale
 
 
 def flat_rate(key: str, rate: float | None, total: int) -> dict[str, object]:
