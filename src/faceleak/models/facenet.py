@@ -20,7 +20,8 @@ from tqdm import tqdm
 import faceleak  # noqa: F401  (installs the torchvision compatibility step)
 from faceleak.data.images import to_unit_range
 from faceleak.device import active_device, device_of
-from faceleak.errors import FaceleakError, MissingInputError
+from faceleak.models.weights import load_frozen
+from faceleak.errors import FaceleakError
 from faceleak.params import FACENET_ENGINES
 
 FACENET_INPUT_SIZE = 160
@@ -184,11 +185,7 @@ class FaceNetEngine(torch.nn.Module):
 
 def load_facenet(weights: Path, engine: str = "fp32") -> FaceNetEngine:
     """An eval-mode, frozen FaceNet with weights saved by the weights stage, run as ``engine``."""
-    if not Path(weights).is_file():
-        raise MissingInputError(f"FaceNet weights {weights} do not exist; run the weights stage first")
-    network = InceptionResnetV1(classify=False)
-    network.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-    network.eval().requires_grad_(False)
+    network = load_frozen(InceptionResnetV1(classify=False), weights, f"FaceNet weights {weights} do not exist; run the weights stage first")
     return FaceNetEngine(network, engine).to(active_device())
 
 

@@ -20,8 +20,8 @@ from torch import nn
 from tqdm import tqdm
 
 from faceleak.data.images import to_unit_range
-from faceleak.device import active_device, device_of
-from faceleak.errors import MissingInputError
+from faceleak.device import device_of
+from faceleak.models.weights import load_frozen
 from faceleak.models.ssd_mobilenet import WeightsManifestError, read_tfjs_weights, tf_same
 
 INPUT_SIZE = 224
@@ -89,11 +89,7 @@ def convert_tfjs(model_json: Path, weights_bin: Path) -> dict[str, torch.Tensor]
 
 def load_faceres(weights: Path) -> Faceres:
     """An eval-mode, frozen :class:`Faceres` on the active device, with weights saved by the weights stage."""
-    if not Path(weights).is_file():
-        raise MissingInputError(f"faceres weights {weights} do not exist; run the weights stage first")
-    network = Faceres()
-    network.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-    return network.eval().requires_grad_(False).to(active_device())
+    return load_frozen(Faceres(), weights, f"faceres weights {weights} do not exist; run the weights stage first")
 
 
 def templates(network: Faceres, faces: torch.Tensor) -> torch.Tensor:

@@ -18,8 +18,8 @@ from torch import nn
 from tqdm import tqdm
 
 from faceleak.data.images import to_unit_range
-from faceleak.device import active_device, device_of
-from faceleak.errors import MissingInputError
+from faceleak.device import device_of
+from faceleak.models.weights import load_frozen
 from faceleak.models.tflite import CONV_2D, DEPTHWISE_CONV_2D, TFLiteError, read_tflite
 
 INPUT_SIZE = 112
@@ -136,11 +136,7 @@ def convert_tflite(path: Path) -> dict[str, torch.Tensor]:
 
 def load_mobilefacenet(weights: Path) -> MobileFaceNet:
     """An eval-mode, frozen MobileFaceNet on the active device, with weights saved by the weights stage."""
-    if not Path(weights).is_file():
-        raise MissingInputError(f"MobileFaceNet weights {weights} do not exist; run the weights stage first")
-    network = MobileFaceNet()
-    network.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-    return network.eval().requires_grad_(False).to(active_device())
+    return load_frozen(MobileFaceNet(), weights, f"MobileFaceNet weights {weights} do not exist; run the weights stage first")
 
 
 def standardize(faces: torch.Tensor) -> torch.Tensor:

@@ -26,7 +26,8 @@ from torch import nn
 
 from faceleak.compat import nms_reference
 from faceleak.data.images import to_unit_range
-from faceleak.device import active_device, device_of
+from faceleak.device import device_of
+from faceleak.models.weights import load_frozen
 from faceleak.errors import FaceleakError, MissingInputError
 
 INPUT_SIZE = 512
@@ -226,11 +227,8 @@ def convert_face_api_ssd(weights_bin: Path, manifest: Path) -> dict[str, torch.T
 
 def load_ssd_mobilenet(path: Path) -> SSDMobileNetV1:
     """An eval-mode, frozen :class:`SSDMobileNetV1` on the active device, from a state dict saved with ``torch.save``."""
-    if not Path(path).is_file():
-        raise MissingInputError(f"SSD MobileNet weights {path} do not exist; save convert_face_api_ssd(...) of the vendored face-api.js files there first")
-    network = SSDMobileNetV1()
-    network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return network.eval().requires_grad_(False).to(active_device())
+    missing = f"SSD MobileNet weights {path} do not exist; save convert_face_api_ssd(...) of the vendored face-api.js files there first"
+    return load_frozen(SSDMobileNetV1(), path, missing)
 
 
 def _resize_matrix(size: int, device: torch.device) -> torch.Tensor:
