@@ -5,8 +5,9 @@ from pathlib import Path
 
 from faceleak.data.mfr2 import load_faces
 from faceleak.io import read_npz, write_json
+from faceleak.plots import face_tiles
 from faceleak.stage import note_timing, start
-from faceleak.systems.spine.mask_filter import filter_faces, mistakes_grid
+from faceleak.systems.spine.mask_filter import filter_faces, mistakes
 from faceleak.systems.spine.params import load_spine_params
 
 params = start(load_spine_params)
@@ -14,4 +15,5 @@ decisions, metrics, faces = filter_faces(load_faces(Path("data/raw/mfr2")), read
 write_json("data/interim/mask_filter.json", {"faces": decisions})
 write_json("metrics/mask_filter.json", metrics)
 note_timing(synthetic_training_seconds=metrics["synthetic_training"]["training_seconds"])
-mistakes_grid("plots/mask_filter_errors.png", faces, decisions)
+wrong, titles = mistakes(decisions)
+face_tiles("plots/mask_filter_errors.png", faces[wrong], titles)

@@ -55,6 +55,18 @@ def reconstruction_grid(path: str | Path, originals: np.ndarray, columns: dict[s
     _save(figure, path)
 
 
+def face_tiles(path: str | Path, faces: np.ndarray, titles: Sequence[str], columns: int = 8) -> None:
+    """Grey faces (uint8, (N, H, W, 1)) ``columns`` to a row, each under its title; one blank tile when there is none."""
+    rows = max(1, -(-len(faces) // columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(1.5 * columns, 1.75 * rows), squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, face, title in zip(axes.flat, faces, titles):
+        axis.imshow(face.squeeze(-1), cmap="gray", vmin=0, vmax=255)
+        axis.set_title(title, fontsize=6)
+    _save(figure, path)
+
+
 def metric_curves(path: str | Path, rows: Sequence[dict], metrics: Sequence[str], group: str = "strategy", x: str = "leakage") -> None:
     """Each metric against ``x`` (leakage, or queries), one line per value of ``group`` (the strategy, the protocol, the defense);
     where every point of a line has its 95% interval (a ``<metric>_ci95`` pair), a shaded band shows it."""

@@ -9,18 +9,12 @@ ConvNeXt also run in grey (what colour adds, since the synthetic data is grey)."
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np
 from transformers import ConvNextForImageClassification
 
 from faceleak.data.images import read_images, to_channels, to_unit_range
 from faceleak.data.mfr2 import UNMASKED_LABEL, MFR2Face
-from faceleak.io import atomic_path
 from faceleak.metrics.rates import flat_rate_of, rate
 from faceleak.models.mask_classifier import (
     UNMASKED,
@@ -124,17 +118,7 @@ def filter_faces(
     return decisions, metrics, grey
 
 
-def mistakes_grid(path: str | Path, faces: np.ndarray, decisions: list[dict]) -> None:
-    """The faces (uint8, grey) the filter gets wrong at its threshold, eight to a row, each titled by its mask
-    label and P(unmasked); one blank tile when there is none."""
+def mistakes(decisions: list[dict]) -> tuple[list[int], list[str]]:
+    """The faces the filter gets wrong at its threshold, and a title for each: its mask label and P(unmasked)."""
     wrong = [i for i, face in enumerate(decisions) if face["kept"] == (face["mask_type"] != UNMASKED_LABEL)]
-    columns = 8
-    figure, axes = plt.subplots(max(1, -(-len(wrong) // columns)), columns, figsize=(1.5 * columns, 1.75 * max(1, -(-len(wrong) // columns))), squeeze=False)
-    for axis in axes.flat:
-        axis.axis("off")
-    for axis, index in zip(axes.flat, wrong):
-        axis.imshow(faces[index].squeeze(-1), cmap="gray", vmin=0, vmax=255)
-        axis.set_title(f"{decisions[index]['mask_type']} P={decisions[index]['p_unmasked']:.2f}", fontsize=6)
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=110, bbox_inches="tight")
-    plt.close(figure)
+    return wrong, [f"{decisions[i]['mask_type']} P={decisions[i]['p_unmasked']:.2f}" for i in wrong]
