@@ -12,7 +12,7 @@ from faceleak.data.mfr2 import MFR2Face
 from faceleak.data.synthetic_masks import MASK_KINDS, FaceFrame, draw_mask, face_crop
 from faceleak.models.mask_classifier import camera_views
 from faceleak.params import ParamsError
-from faceleak.systems.spine.mask_data import eligible_photos, synthesize
+from faceleak.systems.spine.mask_data import eligible_photos, found_faces, synthesize
 from faceleak.systems.spine.mask_filter import SWEEP, threshold_sweep
 from faceleak.systems.spine.params import parse_spine_params
 from tests.conftest import PROJECT
@@ -51,7 +51,7 @@ def test_training_data_is_made_from_people_outside_mfr2(lfw_sample):
     victims = [MFR2Face("AaronPeirsol", 1, "no-mask", Path("unused.png"))]
     assert {path.parent.name for path in eligible_photos(lfw_sample, victims, 2)} == {"Abel_Pacheco"}
     paths = eligible_photos(lfw_sample, [], 1)
-    data = synthesize(paths, params.model_copy(update={"val_fraction": 0.5}), 32, 0)
+    data = synthesize(found_faces(paths), params.model_copy(update={"val_fraction": 0.5}), 32, 0)
     assert data["images"].shape == (4, 32, 32, 1) and data["masked"].tolist() == [False, True, False, True]
     assert set(data["kinds"][data["masked"]]) <= set(MASK_KINDS) and set(data["kinds"][~data["masked"]]) == {""}
     assert len(set(data["people"][data["val"]])) == 1 and not set(data["people"][data["val"]]) & set(data["people"][~data["val"]])

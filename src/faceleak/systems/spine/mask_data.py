@@ -20,6 +20,7 @@ from faceleak.systems.spine.params import SyntheticMaskParams
 DETECTION_BATCH = 32
 MIN_PROBABILITY = 0.95  # MTCNN's face probability below which a photo is left out
 FRAME_RAISE = 0.06  # MFR2 frames sit about this share of the frame above the face box's centre (measured on its faces)
+Found = tuple[Path, np.ndarray, np.ndarray, np.ndarray]  # a photo's path, the grey photo, its face's box and five landmarks
 
 
 def eligible_photos(lfw_root: Path, mfr2_faces: list[MFR2Face], per_person: int) -> list[Path]:
@@ -53,6 +54,12 @@ def central_faces(photos: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray
     return found
 
 
+def found_faces(paths: list[Path]) -> list[Found]:
+    """The photos with a confident central face, each detected once (MTCNN)."""
+    photos = [np.asarray(open_image(path, "L")) for path in paths]
+    return [(path, photo, *face) for path, photo, face in zip(paths, photos, central_faces(photos)) if face is not None]
+
+
 def framed(photo: np.ndarray, box: np.ndarray, scale: float, raise_share: float, size: int) -> np.ndarray:
     """The photo's face framed as MFR2 frames its faces: ``scale`` times the box, raised by ``raise_share``."""
     side = scale * max(box[2] - box[0], box[3] - box[1])
@@ -60,16 +67,12 @@ def framed(photo: np.ndarray, box: np.ndarray, scale: float, raise_share: float,
     return face_crop(photo, box + shift, scale, size)
 
 
-def synthesize(paths: list[Path], params: SyntheticMaskParams, size: int, seed: int) -> dict[str, np.ndarray]:
-    """Each photo with a face, unmasked and masked (a kind drawn per photo), framed at ``size``: uint8 images
+def synthesize(found: list[Found], params: SyntheticMaskParams, size: int, seed: int) -> dict[str, np.ndarray]:
+    """Each found face, unmasked and masked (a kind drawn per photo), framed at ``size``: uint8 images
     (2N, size, size, 1), ``masked``, the mask ``kind`` ('' unmasked), ``people`` and the identity-disjoint ``val``."""
     rng = np.random.default_rng(seed)
-    photos = [np.asarray(open_image(path, "L")) for path in paths]
     images, masked, kinds, people = [], [], [], []
-    for path, photo, face in zip(paths, photos, central_faces(photos)):
-        if face is None:
-            continue
-        box, landmarks = face
+    for path, photo, box, landmarks in found:
         kind = MASK_KINDS[rng.integers(len(MASK_KINDS))]
         scale, raise_share = rng.uniform(*params.frame_scale), FRAME_RAISE + rng.uniform(-0.04, 0.04)
         images += [framed(photo, box, scale, raise_share, size), framed(draw_mask(photo, landmarks, kind, rng), box, scale, raise_share, size)]
@@ -86,11 +89,10 @@ def synthesize(paths: list[Path], params: SyntheticMaskParams, size: int, seed: 
     }
 
 
-def kinds_grid(paths: list[Path], size: int, seed: int, faces: int = 6) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """``faces`` photos framed unmasked, and each with every mask kind: for the report's grid."""
+def kinds_grid(found: list[Found], size: int, seed: int, faces: int = 6) -> tuple[np.ndarray, dict[str, np.ndarray], list[str]]:
+    """The first ``faces`` found faces framed unmasked, and each with every mask kind, and their photos' names: for the report's grid."""
     rng = np.random.default_rng(seed)
-    photos = [np.asarray(open_image(path, "L")) for path in paths[: 4 * faces]]
-    found = [(photo, face) for photo, face in zip(photos, central_faces(photos)) if face is not None][:faces]
-    originals = np.stack([framed(photo, box, 1.4, FRAME_RAISE, size) for photo, (box, _) in found])[..., None]
-    columns = {kind: np.stack([framed(draw_mask(photo, points, kind, rng), box, 1.4, FRAME_RAISE, size) for photo, (box, points) in found])[..., None] for kind in MASK_KINDS}
-    return originals, columns
+    shown = found[:faces]
+    originals = np.stack([framed(photo, box, 1.4, FRAME_RAISE, size) for _, photo, box, _ in shown])[..., None]
+    columns = {kind: np.stack([framed(draw_mask(photo, points, kind, rng), box, 1.4, FRAME_RAISE, size) for _, photo, box, points in shown])[..., None] for kind in MASK_KINDS}
+    return originals, columns, [path.stem for path, *_ in shown]
