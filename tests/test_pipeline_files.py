@@ -66,6 +66,12 @@ def test_compare_reads_outputs_against_a_commit_and_record_touches_only_manifest
     assert entry["deps"][1] == {"path": "manifests/first.md5", "hash": "md5", "md5": hashlib.md5(b"new manifest\n").hexdigest(), "size": 13}
     assert entry["deps"][0]["md5"] == "c0ffee" and entry["outs"][0]["md5"] == "bbbb"
 
+    Path("data").mkdir()
+    Path("data/out.txt").write_text("patched\n")
+    pipeline.record(["first"], outputs=True)
+    entry = yaml.safe_load(Path("dvc.lock").read_text())["stages"]["first"]
+    assert entry["outs"][0]["md5"] == hashlib.md5(b"patched\n").hexdigest() and entry["deps"][0]["md5"] == "c0ffee"
+
 
 def test_manifests_follow_imports_and_drop_scripts_that_are_gone(tmp_path):
     source, stages, folder = tmp_path / "src", tmp_path / "stages", tmp_path / "manifests"

@@ -12,6 +12,7 @@ A refactor (docs/pipeline.md): rerun one stage per system, then
 
     .venv/bin/python -m faceleak.pipeline compare --against main STAGE ...   # outputs in dvc.lock byte-equal to main's?
     .venv/bin/python -m faceleak.pipeline record STAGE ...                   # code change recorded, outputs absent here
+    .venv/bin/python -m faceleak.pipeline record --outputs STAGE ...         # and the output files rewritten in place here
 """
 
 from __future__ import annotations
@@ -88,9 +89,15 @@ def compare(stages: list[str], against: str) -> list[str]:
     return lines
 
 
-def record(stages: list[str]) -> None:
+def _take_md5(entry: dict) -> None:
+    content = Path(entry["path"]).read_bytes()
+    entry["md5"], entry["size"] = md5(content).hexdigest(), len(content)
+
+
+def record(stages: list[str], outputs: bool = False) -> None:
     """``dvc commit -f`` for a code change where the outputs are not on this machine: each stage's manifest
-    dependency in ``dvc.lock`` takes the manifest's md5 now (nothing else changes; run the ``code`` stage first)."""
+    dependency in ``dvc.lock`` takes the manifest's md5 now (run the ``code`` stage first); with ``outputs``,
+    so does each output file that is here (rewritten in place as the changed code writes it). Nothing else changes."""
     handler = YAML()
     handler.width, handler.preserve_quotes = 4096, True
     handler.indent(mapping=2, sequence=2, offset=0)
@@ -99,9 +106,8 @@ def record(stages: list[str]) -> None:
         deps = [dep for dep in lock["stages"][stage]["deps"] if dep["path"].startswith(f"{MANIFESTS.as_posix()}/")]
         if not deps:
             raise SystemExit(f"faceleak: error: {stage} has no manifest dependency in {DVC_LOCK}; run it once with dvc repro")
-        for dep in deps:
-            content = Path(dep["path"]).read_bytes()
-            dep["md5"], dep["size"] = md5(content).hexdigest(), len(content)
+        for entry in deps + [out for out in lock["stages"][stage].get("outs", []) if outputs and Path(out["path"]).is_file()]:
+            _take_md5(entry)
     with atomic_path(DVC_LOCK) as temporary, temporary.open("w") as handle:
         handler.dump(lock, handle)
 
@@ -114,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     compared.add_argument("--against", default="HEAD")
     compared.add_argument("stages", nargs="+")
     recorded = commands.add_parser("record", help="record a code change of STAGEs whose outputs are not here")
+    recorded.add_argument("--outputs", action="store_true", help="also each output file here, rewritten in place as the changed code writes it")
     recorded.add_argument("stages", nargs="+")
     args = parser.parse_args(argv)
     if args.command == "assemble":
@@ -125,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         lines = compare(args.stages, args.against)
         print("\n".join(lines))
         return int(any(line.endswith("DIFFERS") for line in lines))
-    record(args.stages)
+    record(args.stages, args.outputs)
     return 0
 
 
