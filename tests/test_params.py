@@ -107,6 +107,7 @@ def test_a_shared_key_in_a_section_is_refused_not_taken(raw, parse, path, messag
         (parse_openset_params, "openset", 5, "'openset' = 5 is not allowed; expected a mapping"),
         (parse_openset_params, "openset.ablation", 5, "'openset.ablation' = 5 is not allowed; expected a mapping"),
         (parse_openset_params, "openset.ablation.variants.long", 5, "'openset.ablation.variants.long' = 5 is not allowed; expected a mapping"),
+        (parse_openset_params, "openset.ablation.variants.long", None, "'openset.ablation.variants.long' = None is not allowed; expected a mapping"),
         (parse_spine_params, "spine.train", None, "'spine.train' = None is not allowed; expected a mapping"),
         (parse_spine_params, "spine", [1], "'spine' = [1] is not allowed; expected a mapping"),
     ],

@@ -55,10 +55,13 @@ def expect(described: str | Callable[[], str], items: bool = False) -> WrapValid
     return WrapValidator(check)
 
 
-def refuse(key: str, text: str, value: Any = None) -> PydanticCustomError:
-    """A cross-field rule's refusal: ``params: '<where>.<key>' <text>``, or, given the ``value``, the one-line
-    form ``params: '<where>.<key>' = <value> is not allowed; expected <text>``."""
-    return PydanticCustomError("refused", text if value is None else f"= {value!r} is not allowed; expected {text}", {"key": key})
+NO_VALUE = object()
+
+
+def refuse(key: str, text: str, value: Any = NO_VALUE) -> PydanticCustomError:
+    """A cross-field rule's refusal: ``params: '<where>.<key>' <text>``, or, given the ``value`` (``None`` too),
+    the one-line form ``params: '<where>.<key>' = <value> is not allowed; expected <text>``."""
+    return PydanticCustomError("refused", text if value is NO_VALUE else f"= {value!r} is not allowed; expected {text}", {"key": key})
 
 
 def Int(minimum: int = 0, maximum: int | None = None) -> Any:
