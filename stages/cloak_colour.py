@@ -20,7 +20,7 @@ GRID_USERS = 6
 
 params = start(load_cloak_params)
 table = unmasked_mfr2(Path("data/raw/mfr2"))
-cast_params = colour_cast_params(table)
+cast_params = colour_cast_params(table, params.colour_users)
 cast = select_cast(table, cast_params, params.seed)
 surrogates = load_surrogates(params.surrogates, Path("models"), params.weights.engine)
 originals = table.faces[cast.cloaked]

@@ -13,6 +13,7 @@ from PIL import Image
 
 from faceleak.data.mfr2 import load_faces
 from faceleak.data.table import FaceTable
+from faceleak.params import ParamsError
 from faceleak.systems.cloak.params import CastParams
 
 
@@ -23,8 +24,11 @@ def unmasked_mfr2(folder: Path) -> FaceTable:
     return FaceTable(pixels, np.array([face.name for face in faces]), np.array([face.identity for face in faces]), {})
 
 
-def colour_cast_params(table: FaceTable) -> CastParams:
-    """Everyone with two photos a user (one cloaked, one reference); everyone else one gallery photo
-    (counted from the photos, not set in params: select_cast checks that they suffice)."""
+def colour_cast_params(table: FaceTable, users: int | None = None) -> CastParams:
+    """Everyone with two photos a user (one cloaked, one reference), or ``users`` of them; everyone with one
+    photo a gallery photo (counted from the photos, not set in params: select_cast checks that they suffice)."""
     counts = np.unique(table.people, return_counts=True)[1]
-    return CastParams.model_construct(users=int((counts >= 2).sum()), cloaked_photos=1, references=1, gallery_people=int((counts < 2).sum()), gallery_photos=1)
+    everyone = int((counts >= 2).sum())
+    if users is not None and users > everyone:
+        raise ParamsError(f"params: 'cloak.colour_users' = {users} is not allowed; expected null or at most {everyone} (MFR2's people with two unmasked photos)")
+    return CastParams.model_construct(users=everyone if users is None else users, cloaked_photos=1, references=1, gallery_people=int((counts < 2).sum()), gallery_photos=1)

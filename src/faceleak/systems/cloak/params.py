@@ -11,7 +11,7 @@ from faceleak.data.degrade import CleaningSettings
 from faceleak.defenses.cloak import CLOAK_AIMS, CloakSettings, surrogate_names
 from faceleak.models.detectors import DETECTORS
 from faceleak.models.recognizers import recognizer_names
-from faceleak.params import Choices, Fraction, Int, Into, Number, Numbers, Pair, Section, SystemParams, load, parse, refuse
+from faceleak.params import Choices, Fraction, Int, Into, Maybe, Number, Numbers, Pair, Section, SystemParams, load, parse, refuse
 
 MODE_NAMES = ("low", "mid", "high")  # the budgets a person chooses, least visible first
 WHITE_BOX_DETECTOR = "ssd_mobilenet"  # the detector the cloak is crafted on: never one of its judges
@@ -73,6 +73,7 @@ class DetectorAttackParams(Section):
 class CloakParams(SystemParams):
     section = "cloak"
     cast: CastParams
+    colour_users: Maybe(Int(1), "an integer >= 1")  # cloak_colour's users: null for everyone with two photos
     modes: dict[str, ModeParams]  # low, mid, high: faceleak-cloak --mode
     flat_share: Fraction  # the modes' share of epsilon where the face is flat
     epsilons: Numbers("(0, 255]")
