@@ -58,10 +58,20 @@ def expect(described: str | Callable[[], str], items: bool = False) -> WrapValid
 NO_VALUE = object()
 
 
+def _not_allowed(value: Any, expected: str) -> str:
+    return f"= {value!r} is not allowed; expected {expected}"
+
+
+def not_allowed(key: str, value: Any, expected: str) -> ParamsError:
+    """The one-line error of a value checked outside a schema (against the data, say):
+    ``params: '<key>' = <value> is not allowed; expected <expected>``."""
+    return ParamsError(f"params: '{key}' {_not_allowed(value, expected)}")
+
+
 def refuse(key: str, text: str, value: Any = NO_VALUE) -> PydanticCustomError:
     """A cross-field rule's refusal: ``params: '<where>.<key>' <text>``, or, given the ``value`` (``None`` too),
     the one-line form ``params: '<where>.<key>' = <value> is not allowed; expected <text>``."""
-    return PydanticCustomError("refused", text if value is NO_VALUE else f"= {value!r} is not allowed; expected {text}", {"key": key})
+    return PydanticCustomError("refused", text if value is NO_VALUE else _not_allowed(value, text), {"key": key})
 
 
 def Int(minimum: int = 0, maximum: int | None = None) -> Any:
@@ -242,7 +252,7 @@ def _line(error: dict[str, Any], schema: Any, raw: Any, where: str) -> str:
     key += "[]" * (bool(location) and isinstance(location[-1], int))
     expected = MAPPING if error["type"] in MAPPING_ERRORS else error["msg"]
     problems = {"missing": "is missing", "extra_forbidden": UNKNOWN_KEY, "refused": error["msg"]}
-    return f"params: '{key}' " + problems.get(error["type"], f"= {error['input']!r} is not allowed; expected {expected}")
+    return f"params: '{key}' " + problems.get(error["type"], _not_allowed(error["input"], expected))
 
 
 def parse(schema: Any, raw: Any, where: str = "") -> Any:
@@ -251,7 +261,7 @@ def parse(schema: Any, raw: Any, where: str = "") -> Any:
     if section and section not in raw:
         raise ParamsError(f"params: '{section}' is missing")
     if section and not isinstance(raw[section], dict):
-        raise ParamsError(f"params: '{section}' = {raw[section]!r} is not allowed; expected {MAPPING}")
+        raise not_allowed(section, raw[section], MAPPING)
     try:
         return TypeAdapter(schema).validate_python(raw, context={"device": raw.get("device")} if isinstance(raw, dict) else {})
     except ValidationError as error:

@@ -20,8 +20,8 @@ from tqdm import tqdm
 import faceleak  # noqa: F401  (installs the torchvision compatibility step)
 from faceleak.data.images import to_unit_range
 from faceleak.device import active_device, device_of
-from faceleak.models.weights import load_frozen
 from faceleak.errors import FaceleakError
+from faceleak.models.weights import load_frozen
 from faceleak.params import FACENET_ENGINES
 
 FACENET_INPUT_SIZE = 160

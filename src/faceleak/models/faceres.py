@@ -21,8 +21,8 @@ from tqdm import tqdm
 
 from faceleak.data.images import to_unit_range
 from faceleak.device import device_of
-from faceleak.models.weights import load_frozen
 from faceleak.models.ssd_mobilenet import WeightsManifestError, read_tfjs_weights, tf_same
+from faceleak.models.weights import load_frozen
 
 INPUT_SIZE = 224
 EMBEDDING_DIM = 1024

@@ -19,8 +19,8 @@ from tqdm import tqdm
 
 from faceleak.data.images import to_unit_range
 from faceleak.device import device_of
-from faceleak.models.weights import load_frozen
 from faceleak.models.tflite import CONV_2D, DEPTHWISE_CONV_2D, TFLiteError, read_tflite
+from faceleak.models.weights import load_frozen
 
 INPUT_SIZE = 112
 EMBEDDING_DIM = 192

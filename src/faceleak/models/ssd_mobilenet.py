@@ -27,8 +27,8 @@ from torch import nn
 from faceleak.compat import nms_reference
 from faceleak.data.images import to_unit_range
 from faceleak.device import device_of
-from faceleak.models.weights import load_frozen
 from faceleak.errors import FaceleakError, MissingInputError
+from faceleak.models.weights import load_frozen
 
 INPUT_SIZE = 512
 NUM_ANCHORS = 5118

@@ -13,7 +13,7 @@ from PIL import Image
 
 from faceleak.data.mfr2 import load_faces
 from faceleak.data.table import FaceTable
-from faceleak.params import ParamsError
+from faceleak.params import not_allowed
 from faceleak.systems.cloak.params import CastParams
 
 
@@ -30,5 +30,5 @@ def colour_cast_params(table: FaceTable, users: int | None = None) -> CastParams
     counts = np.unique(table.people, return_counts=True)[1]
     everyone = int((counts >= 2).sum())
     if users is not None and users > everyone:
-        raise ParamsError(f"params: 'cloak.colour_users' = {users} is not allowed; expected null or at most {everyone} (MFR2's people with two unmasked photos)")
+        raise not_allowed("cloak.colour_users", users, f"null or at most {everyone} (MFR2's people with two unmasked photos)")
     return CastParams.model_construct(users=everyone if users is None else users, cloaked_photos=1, references=1, gallery_people=int((counts < 2).sum()), gallery_photos=1)
