@@ -2,6 +2,9 @@
 truncated shares, a photo without a face, an unreadable photo, an output over an input) is one line with a
 non-zero exit and nothing written."""
 
+import hashlib
+import hmac
+import json
 import stat
 from pathlib import Path
 
@@ -13,7 +16,7 @@ from PIL import Image
 from faceleak.attacks.sparse_code import decode
 from faceleak.models.sparse_autoencoder import SparseAutoencoder, save_sparse_autoencoder
 from faceleak.systems.encryption.params import load_encryption_params
-from faceleak.systems.encryption.share_tool import face_of, main, read_shares
+from faceleak.systems.encryption.share_tool import DENSE_SHARES_FORMAT, face_of, main, read_shares
 from faceleak.systems.encryption.steps import encode, model_faces, pixels
 from tests.conftest import PROJECT
 
@@ -52,14 +55,30 @@ def test_lock_and_unlock_round_trip_a_real_photo(photo, tmp_path, model_path, ca
     key = tmp_path / "me.shares.key"
     assert "shares written to" in capsys.readouterr().out
     assert stat.S_IMODE(key.stat().st_mode) == 0o600 and stat.S_IMODE(shares.stat().st_mode) & 0o044  # the key private, the shares not
-    codes, _, _ = read_shares(shares)
+    codes, _, _, _ = read_shares(shares)
     assert codes.shape == (PARAMS.codes, PARAMS.model.code_size) and ((codes != 0).sum(1) == PARAMS.model.k).all()
+    with np.load(shares) as stored:  # compact: a 2-byte position and a float16 value per nonzero
+        assert stored["positions"].nbytes + stored["values"].nbytes == PARAMS.codes * PARAMS.model.k * 4
     assert _run("unlock", shares, key, face, model_path=model_path) == 0
     from faceleak.models.sparse_autoencoder import load_sparse_autoencoder
 
     model = load_sparse_autoencoder(model_path)
-    expected = pixels(decode(model, encode(model, model_faces(face_of(photo, PARAMS.lfw.face_size, PARAMS.lfw.margin), PARAMS.model.image_size))))
+    code = encode(model, model_faces(face_of(photo, PARAMS.lfw.face_size, PARAMS.lfw.margin), PARAMS.model.image_size))
+    expected = pixels(decode(model, code.astype(np.float16).astype(np.float32)))  # the values as the shares store them
     assert np.array_equal(np.asarray(Image.open(face)), expected[0, ..., 0])
+
+
+def test_shares_of_the_first_dense_format_still_unlock(photo, tmp_path, model_path):
+    shares, key = tmp_path / "me.shares", tmp_path / "me.shares.key"
+    assert _run("lock", photo, shares, model_path=model_path) == 0
+    codes, model_sha, _, _ = read_shares(shares)
+    secret = bytes.fromhex(json.loads(key.read_text())["secret"])
+    payload = DENSE_SHARES_FORMAT.encode() + bytes.fromhex(model_sha) + codes.astype("<f4").tobytes()
+    with open(tmp_path / "old.shares", "wb") as handle:
+        np.savez(handle, format=DENSE_SHARES_FORMAT, codes=codes, model=model_sha, checksum=hashlib.sha256(payload).hexdigest(), tag=hmac.new(secret, payload, hashlib.sha256).hexdigest())
+    assert _run("unlock", tmp_path / "old.shares", key, tmp_path / "old.png", model_path=model_path) == 0
+    assert _run("unlock", shares, key, tmp_path / "new.png", model_path=model_path) == 0
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "old.png")), np.asarray(Image.open(tmp_path / "new.png")))
 
 
 def test_a_colour_photo_locks(mfr2_root, tmp_path, model_path):

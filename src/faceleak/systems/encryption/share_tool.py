@@ -6,11 +6,13 @@ shares to SHARES and the key to ``SHARES.key`` (or ``--key``). ``faceleak-share 
 writes the face back. Both refuse to write over their input or over an existing file (``--force`` replaces
 an existing output; never an input), and answer bad input in one line with a non-zero exit.
 
-Shares file (``.npz``, read without pickles): ``format`` ("faceleak-shares/1"), ``codes`` (n, code_size)
-float32 (the true code among n - 1 decoys, every code's entries permuted by the key's seed), ``model``
-(sha256 of the autoencoder's weights file), ``checksum`` (sha256 of format, model and codes: a truncated or
-edited file is refused) and ``tag`` (HMAC-SHA256 of the same under the key's secret: a key that does not
-belong to the shares is refused, never decoded into a wrong face).
+Shares file (``.npz``, read without pickles): ``format`` ("faceleak-shares/2"), ``code_size`` (entries per
+code), ``positions`` (n, m) uint16 and ``values`` (n, m) float16: each published code's m nonzero entries (the
+true code among n - 1 decoys, every code's entries permuted by the key's seed; 8 codes of 128 nonzeros take
+4,096 bytes), ``model`` (sha256 of the autoencoder's weights file), ``checksum`` (sha256 of format, model,
+code size, positions and values: a truncated or edited file is refused) and ``tag`` (HMAC-SHA256 of the same
+under the key's secret: a key that does not belong to the shares is refused, never decoded into a wrong face).
+Files of the first format ("faceleak-shares/1": ``codes`` (n, code_size) float32, dense) still unlock.
 Key file (JSON): ``format`` ("faceleak-share-key/1"), ``index`` (the true code's position), ``seed`` (the
 permutation's 63-bit seed) and ``secret`` (32 random bytes, hex).
 """
@@ -42,7 +44,7 @@ from faceleak.systems.encryption.params import load_encryption_params
 from faceleak.systems.encryption.steps import encode, model_faces, pixels
 
 PROGRAM = "faceleak-share"
-SHARES_FORMAT, KEY_FORMAT = "faceleak-shares/1", "faceleak-share-key/1"
+SHARES_FORMAT, DENSE_SHARES_FORMAT, KEY_FORMAT = "faceleak-shares/2", "faceleak-shares/1", "faceleak-share-key/1"
 MODEL = Path("models/encryption/autoencoder.pt")
 
 
@@ -74,8 +76,29 @@ class ShareKey:
             raise SharesError(f"{path} is not a {PROGRAM} key file ({error}); give the .key file written by '{PROGRAM} lock'") from error
 
 
-def _payload(codes: np.ndarray, model: str) -> bytes:
-    return SHARES_FORMAT.encode() + bytes.fromhex(model) + np.ascontiguousarray(codes, dtype="<f4").tobytes()
+def compact(codes: np.ndarray) -> dict[str, np.ndarray]:
+    """Codes (n, D) with m nonzeros each (the true code's count, shared by its decoys) as ``positions``
+    (n, m) uint16 (uint32 for codes above 65,536 entries) and ``values`` (n, m) float16, with ``code_size`` D."""
+    positions = np.stack([np.flatnonzero(code) for code in codes]).astype("<u2" if codes.shape[1] <= 1 << 16 else "<u4")
+    return {"code_size": np.int64(codes.shape[1]), "positions": positions, "values": np.take_along_axis(codes, positions.astype(np.int64), 1).astype("<f2")}
+
+
+def dense(fields: dict[str, np.ndarray]) -> np.ndarray:
+    """The codes (n, code_size) float32 of a shares file's fields, either format."""
+    if str(fields["format"]) == DENSE_SHARES_FORMAT:
+        return np.asarray(fields["codes"], "<f4")
+    positions, values = fields["positions"].astype(np.int64), fields["values"]
+    if positions.shape != values.shape or positions.ndim != 2 or (positions >= int(fields["code_size"])).any():
+        raise ValueError(f"positions {positions.shape} and values {values.shape} do not make codes of {int(fields['code_size'])} entries")
+    codes = np.zeros((len(positions), int(fields["code_size"])), "<f4")
+    np.put_along_axis(codes, positions, values.astype("<f4"), 1)
+    return codes
+
+
+def _payload(fields: dict[str, np.ndarray]) -> bytes:
+    """What the checksum and the tag cover: the format, the model and the codes as stored."""
+    stored = ("codes",) if str(fields["format"]) == DENSE_SHARES_FORMAT else ("code_size", "positions", "values")
+    return str(fields["format"]).encode() + bytes.fromhex(str(fields["model"])) + b"".join(np.ascontiguousarray(fields[name]).tobytes() for name in stored)
 
 
 def file_sha256(path: Path) -> str:
@@ -83,34 +106,36 @@ def file_sha256(path: Path) -> str:
 
 
 def write_shares(path: Path, codes: np.ndarray, model: str, key: ShareKey) -> None:
-    """The published shares, atomically."""
-    payload = _payload(codes, model)
+    """The published shares in the compact format, atomically."""
+    fields = {"format": np.str_(SHARES_FORMAT), "model": np.str_(model), **compact(codes)}
+    payload = _payload(fields)
     with atomic_output(path) as temporary, open(temporary, "wb") as handle:
-        np.savez(
-            handle, format=SHARES_FORMAT, codes=codes.astype("<f4"), model=model,
-            checksum=hashlib.sha256(payload).hexdigest(), tag=hmac.new(key.secret, payload, hashlib.sha256).hexdigest(),
-        )
+        np.savez(handle, **fields, checksum=hashlib.sha256(payload).hexdigest(), tag=hmac.new(key.secret, payload, hashlib.sha256).hexdigest())
 
 
-def read_shares(path: Path) -> tuple[np.ndarray, str, str]:
-    """The codes, the model's sha256 and the tag of a shares file whose checksum holds."""
+def read_shares(path: Path) -> tuple[np.ndarray, str, bytes, str]:
+    """The codes (n, code_size), the model's sha256, the bytes the tag covers and the tag of a shares file
+    (either format) whose checksum holds."""
     try:
         with np.load(path, allow_pickle=False) as stored:
-            fields = {name: stored[name] for name in ("format", "codes", "model", "checksum", "tag")}
+            fields = {name: stored[name] for name in stored.files}
     except FileNotFoundError as error:
         raise SharesError(f"shares file {path} does not exist") from error
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise SharesError(f"{path} is not a readable {PROGRAM} shares file (truncated, damaged or another file): {error}") from error
-    if str(fields["format"]) != SHARES_FORMAT:
-        raise SharesError(f"{path} has format {str(fields['format'])!r}, not {SHARES_FORMAT!r}")
-    codes, model = fields["codes"], str(fields["model"])
+    if str(fields.get("format")) not in (SHARES_FORMAT, DENSE_SHARES_FORMAT):
+        raise SharesError(f"{path} has format {str(fields.get('format'))!r}, not {SHARES_FORMAT!r}")
+    unreadable = f"{path} is not a readable {PROGRAM} shares file (truncated, damaged or another file)"
     try:
-        checksum_holds = hashlib.sha256(_payload(codes, model)).hexdigest() == str(fields["checksum"])
-    except ValueError:
-        checksum_holds = False
-    if not checksum_holds:
+        payload = _payload(fields)
+    except (KeyError, ValueError) as error:
+        raise SharesError(f"{unreadable}: {error}") from error
+    if hashlib.sha256(payload).hexdigest() != str(fields.get("checksum")):
         raise SharesError(f"{path} was changed after it was written (its checksum does not match); ask for the shares again")
-    return codes, model, str(fields["tag"])
+    try:
+        return dense(fields), str(fields["model"]), payload, str(fields["tag"])
+    except (KeyError, ValueError) as error:
+        raise SharesError(f"{unreadable}: {error}") from error
 
 
 def face_of(photo: Path, size: int, margin: int) -> np.ndarray:
@@ -141,9 +166,9 @@ def lock(photo: Path, shares_path: Path, key_path: Path, params_path: Path, mode
 
 def unlock_face(shares_path: Path, key_path: Path, model_path: Path) -> np.ndarray:
     """The key-holder's face (S, S) uint8 from the shares and the key (refused if the key does not belong)."""
-    codes, model_sha, tag = read_shares(shares_path)
+    codes, model_sha, payload, tag = read_shares(shares_path)
     key = ShareKey.read(key_path)
-    if not hmac.compare_digest(hmac.new(key.secret, _payload(codes, model_sha), hashlib.sha256).hexdigest(), tag):
+    if not hmac.compare_digest(hmac.new(key.secret, payload, hashlib.sha256).hexdigest(), tag):
         raise WrongKeyError(f"the key {key_path} does not belong to the shares {shares_path}; use the key written with them")
     if model_sha != file_sha256(model_path):
         raise SharesError(f"{shares_path} was made with another autoencoder (sha256 {model_sha[:12]}...) than {model_path}; unlock with the model that locked it")
