@@ -46,6 +46,7 @@ from faceleak.systems.encryption.steps import encode, model_faces, pixels
 PROGRAM = "faceleak-share"
 SHARES_FORMAT, DENSE_SHARES_FORMAT, KEY_FORMAT = "faceleak-shares/2", "faceleak-shares/1", "faceleak-share-key/1"
 MODEL = Path("models/encryption/autoencoder.pt")
+STORED = {SHARES_FORMAT: ("code_size", "positions", "values"), DENSE_SHARES_FORMAT: ("codes",)}  # what each format's codes are stored as
 
 
 class SharesError(FaceleakError, ValueError):
@@ -97,8 +98,7 @@ def dense(fields: dict[str, np.ndarray]) -> np.ndarray:
 
 def _payload(fields: dict[str, np.ndarray]) -> bytes:
     """What the checksum and the tag cover: the format, the model and the codes as stored."""
-    stored = ("codes",) if str(fields["format"]) == DENSE_SHARES_FORMAT else ("code_size", "positions", "values")
-    return str(fields["format"]).encode() + bytes.fromhex(str(fields["model"])) + b"".join(np.ascontiguousarray(fields[name]).tobytes() for name in stored)
+    return str(fields["format"]).encode() + bytes.fromhex(str(fields["model"])) + b"".join(np.ascontiguousarray(fields[name]).tobytes() for name in STORED[str(fields["format"])])
 
 
 def file_sha256(path: Path) -> str:
@@ -116,16 +116,16 @@ def write_shares(path: Path, codes: np.ndarray, model: str, key: ShareKey) -> No
 def read_shares(path: Path) -> tuple[np.ndarray, str, bytes, str]:
     """The codes (n, code_size), the model's sha256, the bytes the tag covers and the tag of a shares file
     (either format) whose checksum holds."""
+    unreadable = f"{path} is not a readable {PROGRAM} shares file (truncated, damaged or another file)"
     try:
         with np.load(path, allow_pickle=False) as stored:
             fields = {name: stored[name] for name in stored.files}
     except FileNotFoundError as error:
         raise SharesError(f"shares file {path} does not exist") from error
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise SharesError(f"{path} is not a readable {PROGRAM} shares file (truncated, damaged or another file): {error}") from error
-    if str(fields.get("format")) not in (SHARES_FORMAT, DENSE_SHARES_FORMAT):
+        raise SharesError(f"{unreadable}: {error}") from error
+    if str(fields.get("format")) not in STORED:
         raise SharesError(f"{path} has format {str(fields.get('format'))!r}, not {SHARES_FORMAT!r}")
-    unreadable = f"{path} is not a readable {PROGRAM} shares file (truncated, damaged or another file)"
     try:
         payload = _payload(fields)
     except (KeyError, ValueError) as error:
