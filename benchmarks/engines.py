@@ -114,30 +114,32 @@ def measure_dlib(count: int) -> dict[str, float]:
 def measure_identity_step(count: int) -> dict[str, float]:
     """Training steps of the open-set decoder with the identity loss through FaceNet (``openset.train``'s
     width, batch and random views, as ``openset_train`` runs them), per engine; faces are decoded faces."""
+    return {f"{engine}_faces_per_s": identity_step_rate(facenet=facenet) for engine, facenet in _facenets().items()}
+
+
+def identity_step_rate(**recognizer) -> float:
+    """Faces per second of the open-set decoder's training step (``openset.train``'s width, batch and random views)
+    with its identity loss through ``recognizer`` (``facenet=`` a FaceNet, or ``identity=`` any recognizer)."""
     import torch
 
     from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, InversionData
     from faceleak.systems.openset.params import load_openset_params
 
     openset = load_openset_params(ROOT / "params.yaml").openset
-    params, batch = openset.train, openset.train.batch_size
-    generator = torch.Generator().manual_seed(0)
+    batch, generator = openset.train.batch_size, torch.Generator().manual_seed(0)
     templates = torch.nn.functional.normalize(torch.randn(batch, 512, generator=generator), dim=1).numpy()
     data = InversionData.from_arrays(templates, templates, torch.rand(batch, 3, openset.face_size, openset.face_size, generator=generator) * 2 - 1)
-    figures = {}
-    for engine, facenet in _facenets().items():
-        attack = EmbeddingInversionAttack(params, openset.face_size, 0, facenet, lowest_leakage=openset.min_leakage)
-        optimizer = torch.optim.Adam(attack.decoder.parameters(), lr=1e-3)
+    attack = EmbeddingInversionAttack(openset.train, openset.face_size, 0, lowest_leakage=openset.min_leakage, **recognizer)
+    optimizer = torch.optim.Adam(attack.decoder.parameters(), lr=1e-3)
 
-        def step() -> None:
-            loss = attack._loss(data.randomly_leaked(openset.min_leakage, generator), True, generator)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+    def step() -> None:
+        loss = attack._loss(data.randomly_leaked(openset.min_leakage, generator), True, generator)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
 
-        attack.decoder.train()
-        figures[f"{engine}_faces_per_s"] = _rate(step, batch, 2)
-    return figures
+    attack.decoder.train()
+    return _rate(step, batch, 2)
 
 
 def measure_search(count: int) -> dict[str, float]:

@@ -33,7 +33,6 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 from tqdm import tqdm
 
-from faceleak.attacks.embedding_inversion import EmbeddingInversionAttack, InversionData
 from faceleak.data.augment import random_views
 from faceleak.data.images import resized_faces
 from faceleak.data.splits import identity_split
@@ -41,6 +40,8 @@ from faceleak.data.table import FaceTable
 from faceleak.device import active_device, resolve_engine
 from faceleak.models.facenet import load_facenet
 from faceleak.systems.openset.params import load_openset_params
+
+import engines  # the sibling benchmark: the identity loss's training step
 
 ROOT = Path(__file__).resolve().parent.parent
 Surrogate = Callable[[torch.Tensor], torch.Tensor]  # faces in [-1, 1] (N, 3, 64, 64) -> unit templates
@@ -102,29 +103,6 @@ def recognition(templates: torch.Tensor, reference: torch.Tensor, people: np.nda
     }
 
 
-def identity_steps_per_s(surrogate: Surrogate, face_size: int) -> float:
-    """Faces per second of the open-set decoder's training step with the identity loss through ``surrogate``."""
-    openset = load_openset_params(ROOT / "params.yaml").openset
-    batch, generator = openset.train.batch_size, torch.Generator().manual_seed(0)
-    templates = F.normalize(torch.randn(batch, 512, generator=generator), dim=1).numpy()
-    data = InversionData.from_arrays(templates, templates, torch.rand(batch, 3, face_size, face_size, generator=generator) * 2 - 1)
-    attack = EmbeddingInversionAttack(openset.train, face_size, 0, identity=surrogate, lowest_leakage=openset.min_leakage)
-    optimizer = torch.optim.Adam(attack.decoder.parameters(), lr=1e-3)
-    attack.decoder.train()
-
-    def step() -> None:
-        loss = attack._loss(data.randomly_leaked(openset.min_leakage, generator), True, generator)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-
-    step()
-    started = time.perf_counter()
-    for _ in range(3):
-        step()
-    return 3 * batch / (time.perf_counter() - started)
-
-
 def distil(teacher: Surrogate, faces: torch.Tensor, epochs: int, engine: str, seed: int = 0) -> Student:
     """A :class:`Student` trained to give ``teacher``'s templates of random views of ``faces``."""
     torch.manual_seed(seed)
@@ -181,7 +159,7 @@ def main() -> None:
     rows = {}
     for name, surrogate in surrogates.items():
         rows[name] = recognition(templates_of(surrogate, faces[torch.from_numpy(np.flatnonzero(val))]), reference, people[val])
-        rows[name]["identity_step_faces_per_s"] = identity_steps_per_s(surrogate, face_size)
+        rows[name]["identity_step_faces_per_s"] = engines.identity_step_rate(identity=surrogate)
         rows[name] |= {"distil_seconds": seconds[name]} if name in seconds else {}
         print(name, json.dumps(rows[name]), flush=True)
     print(json.dumps({"engine": engine, "val_faces": int(val.sum()), "surrogates": rows}, indent=1))
