@@ -38,6 +38,7 @@ from faceleak.data.images import resized_faces
 from faceleak.data.splits import identity_split
 from faceleak.data.table import FaceTable
 from faceleak.device import active_device, resolve_engine
+from faceleak.io import save_weights
 from faceleak.models.facenet import load_facenet
 from faceleak.systems.openset.params import load_openset_params
 
@@ -141,8 +142,9 @@ def main() -> None:
     people = table.people[attacker]
     val = identity_split(people, params.openset.val_fraction, params.seed)
     faces = resized_faces(table.faces[attacker], face_size)
+    val_faces = faces[torch.from_numpy(np.flatnonzero(val))]
     teacher = facenet_at(160, engine)
-    reference = templates_of(teacher, faces[torch.from_numpy(np.flatnonzero(val))])
+    reference = templates_of(teacher, val_faces)
     surrogates = {f"facenet_{size}": facenet_at(size, engine) for size in args.sizes}
     seconds = {}
     if args.student:
@@ -150,7 +152,7 @@ def main() -> None:
         student = distil(teacher, faces[torch.from_numpy(np.flatnonzero(~val))], args.student, engine, params.seed)
         seconds[f"student_{args.student}_epochs"] = time.perf_counter() - started
         if args.save:
-            torch.save(student.state_dict(), args.save)
+            save_weights(args.save, student.state_dict())
         surrogates[f"student_{args.student}_epochs"] = in_bf16(student, engine)
     if args.load:
         student = Student()
@@ -158,7 +160,7 @@ def main() -> None:
         surrogates[f"student ({args.load.name})"] = in_bf16(student.eval().requires_grad_(False), engine)
     rows = {}
     for name, surrogate in surrogates.items():
-        rows[name] = recognition(templates_of(surrogate, faces[torch.from_numpy(np.flatnonzero(val))]), reference, people[val])
+        rows[name] = recognition(templates_of(surrogate, val_faces), reference, people[val])
         rows[name]["identity_step_faces_per_s"] = engines.identity_step_rate(identity=surrogate)
         rows[name] |= {"distil_seconds": seconds[name]} if name in seconds else {}
         print(name, json.dumps(rows[name]), flush=True)
