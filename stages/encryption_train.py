@@ -13,7 +13,7 @@ from faceleak.io import read_json, write_json
 from faceleak.metrics.judging import view2_thresholds
 from faceleak.models.facenet import load_facenet
 from faceleak.models.recognizers import load_recognizer
-from faceleak.models.sparse_autoencoder import SparseAutoencoder, save_sparse_autoencoder
+from faceleak.models.sparse_autoencoder import new_sparse_autoencoder, save_sparse_autoencoder
 from faceleak.plots import metric_curves, write_csv
 from faceleak.stage import note_timing, start
 from faceleak.systems.encryption.params import load_encryption_params
@@ -34,7 +34,7 @@ curve_rows = np.sort(np.random.default_rng(params.seed).permutation(len(rows["va
 curve = curve_figures(faces["val"], curve_rows, table.faces[rows["val"][curve_rows]], judges)
 surrogate = load_facenet(Path("models/facenet.pt"), params.engine) if params.identity.train.epochs else None
 torch.manual_seed(params.seed)
-model = SparseAutoencoder(params.model)
+model = new_sparse_autoencoder(params.model, faces["train"])
 training = train_autoencoder(model, faces, params, surrogate, curve)
 save_sparse_autoencoder(model, "models/encryption/autoencoder.pt")
 by_k = quality_by_k(model, faces["test"], params.ks)

@@ -9,9 +9,9 @@ import yaml
 from faceleak.attacks.sparse_code import (
     DecoyClassifier, InvariantReader, LearningAdversary, average_decoding, code_features, guess, invariant_features, partial_code,
 )
-from faceleak.defenses.sparse_sharing import WrongKeyError, share, unlock
+from faceleak.defenses.sparse_sharing import SharedCodes, WrongKeyError, share, unlock
 from faceleak.models.sparse_autoencoder import (
-    CodeError, SparseAutoencoder, SparseAutoencoderConfig, load_sparse_autoencoder, save_sparse_autoencoder, top_k,
+    CodeError, SparseAutoencoder, SparseAutoencoderConfig, init_from_pca, load_sparse_autoencoder, save_sparse_autoencoder, top_k,
 )
 from faceleak.params import ParamsError
 from faceleak.systems.encryption.params import parse_encryption_params
@@ -54,9 +54,11 @@ def test_a_code_of_the_wrong_shape_is_a_clear_error(shape):
         SparseAutoencoder(TINY).decode(torch.zeros(shape))
 
 
-def test_the_model_round_trips_shapes_and_saves_without_pickles(tmp_path):
+@pytest.mark.parametrize("pca_path", [False, True])
+def test_the_model_round_trips_shapes_and_saves_without_pickles(tmp_path, pca_path):
     torch.manual_seed(0)
-    model = SparseAutoencoder(TINY).eval()
+    config = SparseAutoencoderConfig(**{**TINY.__dict__, "pca_path": pca_path})
+    model = SparseAutoencoder(config).eval()
     faces = torch.rand(3, 1, 16, 16)
     codes = model.encode(faces)
     assert codes.shape == (3, 32) and ((codes != 0).sum(1) == 6).all()
@@ -64,9 +66,26 @@ def test_the_model_round_trips_shapes_and_saves_without_pickles(tmp_path):
     assert decoded.shape == (3, 1, 16, 16) and 0 <= decoded.min() and decoded.max() <= 1
     save_sparse_autoencoder(model, tmp_path / "model.pt")
     loaded = load_sparse_autoencoder(tmp_path / "model.pt")
-    assert loaded.config == TINY and torch.equal(loaded(faces), model(faces))
+    assert loaded.config == config and torch.equal(loaded(faces), model(faces))
     with pytest.raises(FileNotFoundError, match="run the encryption_train stage"):
         load_sparse_autoencoder(tmp_path / "absent.pt")
+
+
+def test_pca_initialisation_starts_from_the_cells_principal_components():
+    generator = torch.Generator().manual_seed(0)
+    config = SparseAutoencoderConfig(image_size=16, widths=(2, 2, 4), code_channels=4, k=64, pca_path=True)  # 4x4 cells, 4 of 16 components
+    cells = torch.randn(800, 4, generator=generator) @ torch.randn(4, 16, generator=generator)  # every cell's pixels in a 4-dim subspace
+    faces = torch.nn.functional.fold(cells.view(50, 16, 16).transpose(1, 2) * 0.02, 16, 4, stride=4) + 0.5
+    torch.manual_seed(0)
+    model = init_from_pca(SparseAutoencoder(config), faces).eval()
+    atoms = model.synthesis.weight.flatten(1)
+    assert torch.allclose(atoms @ atoms.T, torch.eye(4), atol=1e-5) and torch.equal(model.analysis.weight, model.synthesis.weight)
+    assert torch.allclose(model.mean_face, (faces * 2 - 1).mean(0, keepdim=True))
+    with torch.no_grad():
+        start_error = (model(faces) - faces).square().mean()
+        model.encoder[-1].weight.zero_(), model.decoder[-1].weight.zero_()
+        assert (model(faces) - faces).abs().max() < 1e-5  # the linear path alone: the exact patch PCA
+    assert start_error < 0.01 * faces.var()
 
 
 @pytest.mark.parametrize("scheme", ["index", "keyed"])
@@ -87,13 +106,22 @@ def test_the_key_opens_the_true_code_and_nothing_else_does(scheme):
         unlock(shared, index=shared.index[:3])
 
 
-def test_decoys_have_the_true_codes_support_size_and_values():
+def test_decoys_have_the_true_codes_support_size_and_magnitudes():
     codes = _codes()
     shared = share(codes, 4, "keyed", seed=0)
     for row, code in enumerate(codes):
         for published in shared.codes[row]:
             assert (published != 0).sum() == (code != 0).sum()
-            assert np.array_equal(np.sort(published[published != 0]), np.sort(code[code != 0]))
+            assert np.array_equal(np.sort(np.abs(published[published != 0])), np.sort(np.abs(code[code != 0])))
+
+
+def test_the_keyed_scheme_hides_the_sign_count():
+    codes = np.abs(_codes(count=200, size=256, k=64))  # every value positive: the count of signs would tell
+    shared = share(codes, 2, "keyed", seed=1)
+    positive = (shared.codes[np.arange(200), shared.index] > 0).sum(1)
+    assert abs(positive.mean() - 32) < 1.5 and positive.std() > 2  # a coin per entry: 32 +- 4 of 64
+    assert np.array_equal(unlock(shared), codes)
+    assert not np.array_equal(unlock(SharedCodes(shared.codes, shared.index, shared.seed, "keyed", flipped=False)), codes)
 
 
 def test_sharing_and_the_adversaries_are_seeded():
@@ -207,7 +235,7 @@ def test_params_check_the_model_and_k():
 
 def test_attack_scheme_keeps_the_owners_keys_from_the_adversaries():
     raw = _raw_params({
-        "model": {"image_size": 16, "widths": [2, 2, 4], "code_channels": 2, "k": 6},
+        "model": {"image_size": 16, "widths": [2, 2, 4], "code_channels": 2, "k": 6, "pca_path": True},
         "ks": [6], "codes": 8,
         "adversaries": {"known_fraction": 0.5, "learning_images": 8, "learning": {"epochs": 1, "batch_size": 4, "learning_rate": 0.001, "patience": 1}, "classifier_faces": 8},
     })
@@ -233,7 +261,7 @@ def test_invariant_features_are_the_same_for_a_code_its_decoys_and_any_permutati
     code[[3, 9, 40]] = [0.5, -2.0, 1.0]
     shared = share(code[None], 4, "keyed", seed=3)
     features = invariant_features(shared.codes[0])
-    assert (features == invariant_features(code)).all()
+    assert (features[:, :-2] == invariant_features(code)[:-2]).all() and (features[:, -2:].sum(1) == 3).all()  # the signs: the seed's
     faces = torch.rand(20, 1, 4, 4, generator=torch.Generator().manual_seed(0))
     codes = np.random.default_rng(0).normal(size=(20, 64)).astype(np.float32)
     assert InvariantReader().fit(codes, faces).run(codes[:3]).shape == (3, 1, 4, 4)

@@ -14,9 +14,10 @@ import torch
 from PIL import Image
 
 from faceleak.attacks.sparse_code import decode
+from faceleak.defenses.sparse_sharing import scrambling
 from faceleak.models.sparse_autoencoder import SparseAutoencoder, save_sparse_autoencoder
 from faceleak.systems.encryption.params import load_encryption_params
-from faceleak.systems.encryption.share_tool import DENSE_SHARES_FORMAT, face_of, main, read_shares
+from faceleak.systems.encryption.share_tool import DENSE_SHARES_FORMAT, PERMUTED_SHARES_FORMAT, compact, covered_bytes, face_of, main, read_shares
 from faceleak.systems.encryption.steps import encode, model_faces, pixels
 from tests.conftest import PROJECT
 
@@ -55,8 +56,9 @@ def test_lock_and_unlock_round_trip_a_real_photo(photo, tmp_path, model_path, ca
     key = tmp_path / "me.shares.key"
     assert "shares written to" in capsys.readouterr().out
     assert stat.S_IMODE(key.stat().st_mode) == 0o600 and stat.S_IMODE(shares.stat().st_mode) & 0o044  # the key private, the shares not
-    codes, _, _, _ = read_shares(shares)
+    codes, _, _, _, stored_format = read_shares(shares)
     assert codes.shape == (PARAMS.codes, PARAMS.model.code_size) and ((codes != 0).sum(1) == PARAMS.model.k).all()
+    assert stored_format == "faceleak-shares/3"
     with np.load(shares) as stored:  # compact: a 2-byte position and a float16 value per nonzero
         assert stored["positions"].nbytes + stored["values"].nbytes == PARAMS.codes * PARAMS.model.k * 4
     assert _run("unlock", shares, key, face, model_path=model_path) == 0
@@ -68,17 +70,22 @@ def test_lock_and_unlock_round_trip_a_real_photo(photo, tmp_path, model_path, ca
     assert np.array_equal(np.asarray(Image.open(face)), expected[0, ..., 0])
 
 
-def test_shares_of_the_first_dense_format_still_unlock(photo, tmp_path, model_path):
+def test_shares_of_the_earlier_formats_still_unlock(photo, tmp_path, model_path):
     shares, key = tmp_path / "me.shares", tmp_path / "me.shares.key"
     assert _run("lock", photo, shares, model_path=model_path) == 0
-    codes, model_sha, _, _ = read_shares(shares)
-    secret = bytes.fromhex(json.loads(key.read_text())["secret"])
-    payload = DENSE_SHARES_FORMAT.encode() + bytes.fromhex(model_sha) + codes.astype("<f4").tobytes()
-    with open(tmp_path / "old.shares", "wb") as handle:
-        np.savez(handle, format=DENSE_SHARES_FORMAT, codes=codes, model=model_sha, checksum=hashlib.sha256(payload).hexdigest(), tag=hmac.new(secret, payload, hashlib.sha256).hexdigest())
-    assert _run("unlock", tmp_path / "old.shares", key, tmp_path / "old.png", model_path=model_path) == 0
     assert _run("unlock", shares, key, tmp_path / "new.png", model_path=model_path) == 0
-    assert np.array_equal(np.asarray(Image.open(tmp_path / "old.png")), np.asarray(Image.open(tmp_path / "new.png")))
+    codes, model_sha, _, _, _ = read_shares(shares)
+    stored_key = json.loads(key.read_text())
+    order, signs = scrambling(int(stored_key["seed"]), codes.shape[1])
+    permuted_only = codes * signs[order]  # as the formats before sign flips published the same codes
+    secret = bytes.fromhex(stored_key["secret"])
+    for name, fields in {"dense": {"format": DENSE_SHARES_FORMAT, "codes": permuted_only}, "permuted": {"format": PERMUTED_SHARES_FORMAT, **compact(permuted_only)}}.items():
+        fields["model"] = model_sha
+        payload = covered_bytes(fields)
+        with open(tmp_path / f"{name}.shares", "wb") as handle:
+            np.savez(handle, **fields, checksum=hashlib.sha256(payload).hexdigest(), tag=hmac.new(secret, payload, hashlib.sha256).hexdigest())
+        assert _run("unlock", tmp_path / f"{name}.shares", key, tmp_path / f"{name}.png", model_path=model_path) == 0
+        assert np.array_equal(np.asarray(Image.open(tmp_path / f"{name}.png")), np.asarray(Image.open(tmp_path / "new.png"))), name
 
 
 def test_a_colour_photo_locks(mfr2_root, tmp_path, model_path):

@@ -22,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from faceleak.defenses.sparse_sharing import SharedCodes, share
-from faceleak.models.sparse_autoencoder import SparseAutoencoder
+from faceleak.models.sparse_autoencoder import SparseAutoencoder, new_sparse_autoencoder
 from faceleak.training import FitHistory, FitSettings, fit
 
 SORTED_MAGNITUDES = 256  # how many of a code's largest magnitudes the decoy classifier sees, in order
@@ -58,8 +58,9 @@ def average_decoding(model: SparseAutoencoder, shared: SharedCodes) -> torch.Ten
 
 
 class LearningAdversary:
-    """A decoder of the public architecture trained from scratch on (published true code, face) pairs of
-    public faces that the adversary shares itself under the scheme, with its own fresh keys."""
+    """A decoder of the public architecture trained from scratch (started, as the owner's, from the public
+    faces' PCA where the architecture has that path) with the autoencoder's loss on (published true code,
+    face) pairs of public faces that the adversary shares itself under the scheme, with its own fresh keys."""
 
     def __init__(self, settings: FitSettings, seed: int) -> None:
         self.settings, self.seed = settings, seed
@@ -69,10 +70,9 @@ class LearningAdversary:
         """Train on ``faces`` (and stop early on ``val_faces``), encoded by the public ``encoder`` and shared under ``scheme``."""
         codes, val_codes = (self._own_shares(encoder, images, scheme, count, self.seed + 1000 * offset) for offset, images in enumerate((faces, val_faces)))
         torch.manual_seed(self.seed)
-        self.model = SparseAutoencoder(encoder.config)
-        decoder = self.model.decoder
-        optimizer = torch.optim.Adam(decoder.parameters(), lr=self.settings.learning_rate)
-        loss = nn.functional.binary_cross_entropy
+        self.model = new_sparse_autoencoder(encoder.config, faces)
+        optimizer = torch.optim.Adam(self.model.decoding_parameters(), lr=self.settings.learning_rate)
+        loss = nn.functional.mse_loss
         self.history = fit(
             self.model,
             lambda rows, generator: loss(self.model.decode(codes[rows]), faces[rows]),

@@ -11,8 +11,9 @@ Two schemes:
   the true code's are the encoder's habits, so the support gives the true code away (measured by
   :class:`faceleak.attacks.sparse_code.DecoyClassifier`).
 - ``keyed``: the key is the index and a secret 64-bit seed, fresh for every shared image; the seed
-  draws a permutation of the code's entries applied to all ``n`` published codes. The true code's
-  support then is as uniform as a decoy's, and no code decodes without the seed.
+  draws a permutation of the code's entries and a sign for each entry, applied to all ``n`` published
+  codes. The true code's support then is as uniform as a decoy's, no code decodes without the seed, and
+  the count of positive and negative values (which tells a face's overall tone) is a coin's.
 """
 
 from __future__ import annotations
@@ -33,17 +34,20 @@ class WrongKeyError(FaceleakError, ValueError):
 @dataclass(frozen=True)
 class SharedCodes:
     """What is published for N faces: ``codes`` (N, n, D); and what only the key-holders get: each
-    face's true ``index`` (N,) and permutation ``seed`` (N,) (all zero in the index scheme)."""
+    face's true ``index`` (N,) and scrambling ``seed`` (N,) (all zero in the index scheme). ``flipped``:
+    whether the keyed scheme's seed also flipped signs (False only for shares made before it did)."""
 
     codes: np.ndarray
     index: np.ndarray
     seed: np.ndarray
     scheme: str
+    flipped: bool = True
 
 
-def permutation(seed: int, size: int) -> np.ndarray:
-    """The permutation of ``size`` code entries that the secret ``seed`` draws."""
-    return np.random.default_rng(int(seed)).permutation(size)
+def scrambling(seed: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The permutation of ``size`` code entries and the sign (+1 or -1) of each entry that the secret ``seed`` draws."""
+    rng = np.random.default_rng(int(seed))
+    return rng.permutation(size), rng.choice(np.array([-1.0, 1.0], np.float32), size)
 
 
 def decoys(code: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -70,13 +74,14 @@ def share(codes: np.ndarray, count: int, scheme: str, seed: int) -> SharedCodes:
         published[row] = decoys(code, count, rng)
         published[row, index[row]] = code
         if scheme == "keyed":
-            published[row] = published[row][:, permutation(seeds[row], size)]
+            order, signs = scrambling(seeds[row], size)
+            published[row] = (published[row] * signs)[:, order]
     return SharedCodes(published, index, seeds, scheme)
 
 
 def unlock(shared: SharedCodes, index: np.ndarray | None = None, seed: np.ndarray | None = None) -> np.ndarray:
     """The codes (N, D) that the keys (``index``, ``seed``; the true ones by default) open: the code at
-    ``index``, its entries put back in place by the inverse of ``seed``'s permutation."""
+    ``index``, its entries put back in place by the inverse of ``seed``'s permutation and their signs restored."""
     index = shared.index if index is None else np.asarray(index)
     seed = shared.seed if seed is None else np.asarray(seed)
     count, size = shared.codes.shape[1:]
@@ -89,5 +94,8 @@ def unlock(shared: SharedCodes, index: np.ndarray | None = None, seed: np.ndarra
         return codes.copy()
     opened = np.empty_like(codes)
     for row, code in enumerate(codes):
-        opened[row, permutation(seed[row], size)] = code
+        order, signs = scrambling(seed[row], size)
+        opened[row, order] = code
+        if shared.flipped:
+            opened[row] *= signs
     return opened

@@ -6,6 +6,12 @@ convolution to ``code_channels`` maps: the dense code, (code_channels, side, sid
 top-k activation keeps the k largest-magnitude entries. The code keeps where in the face each entry acts
 (64x64 becomes 8x8, not 2x2 as in the grouped-linear design it replaced). Decoder: the mirror, nearest
 2x upsampling and a 3x3 convolution per level, residual blocks, a sigmoid to pixels in [0, 1].
+
+With ``pca_path`` a linear path runs beside the deep one: each code cell's entries also take, and give
+back, the cell's pixels along ``code_channels`` atoms (a strided convolution and its transpose) about a
+mean face, and the output is that linear face plus the deep decoder's correction, clipped to [0, 1].
+:func:`init_from_pca` starts the atoms at the principal components of training faces' cells, so training
+starts from a sparse patch-PCA code instead of noise.
 """
 
 from __future__ import annotations
@@ -32,12 +38,20 @@ class SparseAutoencoderConfig:
     widths: tuple[int, ...] = (16, 32, 64, 64)
     code_channels: int = 16
     k: int = 128
+    pca_path: bool = False
 
     def __post_init__(self) -> None:
         halvings = len(self.widths) - 1
         if len(self.widths) < 2 or self.image_size % (1 << halvings):
             raise ValueError(f"image_size {self.image_size} must be a multiple of 2^{halvings} (one halving per level after the first)")
+        if self.pca_path and self.code_channels > self.channels * self.cell**2:
+            raise ValueError(f"code_channels {self.code_channels} exceed the {self.channels * self.cell**2} numbers of a {self.cell}x{self.cell} cell (pca_path)")
         check_k(self.k, self.code_size)
+
+    @property
+    def cell(self) -> int:
+        """The side of the pixel cell one code position covers."""
+        return 1 << (len(self.widths) - 1)
 
     @property
     def code_side(self) -> int:
@@ -88,10 +102,17 @@ class SparseAutoencoder(nn.Module):
         for inputs, outputs in zip(widths[::-1], widths[-2::-1]):
             decoder += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(inputs, outputs, 3, padding=1), Residual(outputs)]
         self.decoder = nn.Sequential(*decoder, nn.ReLU(), nn.Conv2d(widths[0], config.channels, 3, padding=1))
+        if config.pca_path:
+            self.mean_face = nn.Parameter(torch.zeros(1, config.channels, config.image_size, config.image_size))
+            self.analysis = nn.Conv2d(config.channels, config.code_channels, config.cell, stride=config.cell, bias=False)
+            self.synthesis = nn.ConvTranspose2d(config.code_channels, config.channels, config.cell, stride=config.cell, bias=False)
 
     def dense_code(self, images: torch.Tensor) -> torch.Tensor:
         """The code before the top-k activation (N, code_size)."""
-        return self.encoder(images).flatten(1)
+        code = self.encoder(images)
+        if self.config.pca_path:
+            code = code + self.analysis(images * 2 - 1 - self.mean_face)
+        return code.flatten(1)
 
     def encode(self, images: torch.Tensor, k: int | None = None) -> torch.Tensor:
         """Top-k sparse codes (``k`` defaults to the trained one)."""
@@ -101,7 +122,15 @@ class SparseAutoencoder(nn.Module):
         """Faces in [0, 1] from codes (N, code_size); a :class:`CodeError` for any other shape."""
         check_code_shape(codes, self.config.code_size)
         side = self.config.code_side
-        return torch.sigmoid(self.decoder(codes.view(len(codes), self.config.code_channels, side, side)))
+        maps = codes.view(len(codes), self.config.code_channels, side, side)
+        if not self.config.pca_path:
+            return torch.sigmoid(self.decoder(maps))
+        return (self.decoder(maps) + self.synthesis(maps) + self.mean_face).clamp(-1, 1).add(1).div(2)
+
+    def decoding_parameters(self) -> list[nn.Parameter]:
+        """The parameters a decoder of this architecture trains (the deep decoder and, with it, the linear path's)."""
+        linear = [self.mean_face, *self.synthesis.parameters()] if self.config.pca_path else []
+        return [*self.decoder.parameters(), *linear]
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(images))
@@ -111,6 +140,32 @@ def check_code_shape(codes: torch.Tensor, code_size: int) -> None:
     """A :class:`CodeError` unless ``codes`` is (N, code_size)."""
     if codes.ndim != 2 or codes.shape[1] != code_size:
         raise CodeError(f"a code batch must have shape (N, {code_size}); got {tuple(codes.shape)}")
+
+
+DEEP_START = 0.1  # the deep paths' last layers start at this share of their default scale, so the linear path leads
+
+
+def init_from_pca(model: SparseAutoencoder, faces: torch.Tensor) -> SparseAutoencoder:
+    """Start a ``pca_path`` model from ``faces`` (N, C, S, S) in [0, 1]: the mean face, the leading principal
+    components of the cells' pixels about it as the linear path's atoms, the deep paths' last layers small."""
+    config = model.config
+    centred = faces * 2 - 1 - (mean := (faces * 2 - 1).mean(0, keepdim=True))
+    cells = nn.functional.unfold(centred, config.cell, stride=config.cell).transpose(1, 2).flatten(0, 1).double()
+    atoms = torch.linalg.eigh(cells.T @ cells).eigenvectors.flip(-1)[:, : config.code_channels].T.float()  # largest variance first
+    with torch.no_grad():
+        model.mean_face.copy_(mean)
+        for layer in (model.analysis, model.synthesis):
+            layer.weight.copy_(atoms.view_as(layer.weight))
+        for last in (model.encoder[-1], model.decoder[-1]):
+            last.weight.mul_(DEEP_START)
+            last.bias.zero_()
+    return model
+
+
+def new_sparse_autoencoder(config: SparseAutoencoderConfig, faces: torch.Tensor) -> SparseAutoencoder:
+    """A model to train, started from ``faces``' PCA where the config has the linear path."""
+    model = SparseAutoencoder(config)
+    return init_from_pca(model, faces) if config.pca_path else model
 
 
 def save_sparse_autoencoder(model: SparseAutoencoder, path: str | Path) -> None:

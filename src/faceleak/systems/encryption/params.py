@@ -10,7 +10,7 @@ from pydantic import ConfigDict, ValidationInfo, field_validator, model_validato
 from faceleak.defenses.sparse_sharing import SCHEMES
 from faceleak.models.recognizers import recognizer_names
 from faceleak.models.sparse_autoencoder import SparseAutoencoderConfig
-from faceleak.params import Choices, Engine, Fit, FitSection, Int, Into, Ints, Number, Numbers, OneOf, Section, SystemParams, load, parse, refuse
+from faceleak.params import Choices, Engine, Fit, FitSection, Flag, Int, Into, Ints, Number, Numbers, OneOf, Section, SystemParams, load, parse, refuse
 from faceleak.training import FitSettings
 
 IDENTITY_SURROGATES = ("facenet",)  # recognizers the autoencoder's identity loss can run through (differentiable)
@@ -30,6 +30,7 @@ class ModelSection(Section):
     widths: Ints(1)
     code_channels: Int(1)
     k: Int(1)
+    pca_path: Flag
 
 
 class PhaseFit(FitSection):

@@ -80,8 +80,8 @@ def _schemes(attack: dict) -> str:
         "A gradient-boosted classifier trained on shares of public faces (training people) scores every published code; per "
         f"shared face it picks the highest ({integer(attack['test_faces'])} test faces). Linkability: the AUC of telling "
         f"{integer(pairs['same'])} same-person pairs of test photos from {integer(pairs['different'])} different-person pairs by the "
-        "cosine of the codes the classifier picked, and by the cosine of what no permutation hides (each share's magnitudes sorted "
-        "and its sign counts, the same for the true code and its decoys) (0.5: no link). The true codes themselves, were they "
+        "cosine of the codes the classifier picked, and by the cosine of what no permutation hides (each share's magnitudes sorted, "
+        "the same for the true code and its decoys, and its sign counts) (0.5: no link). The true codes themselves, were they "
         f"published in the clear, give AUC {number(attack['codes_in_clear_linkability_auc'])}.",
         table(("scheme", "true code picked", "chance", "linkability AUC", "linkability AUC, invariant features"), rows),
     )
@@ -121,15 +121,15 @@ def render(metrics: Path) -> str:
     return page(
         "Sparse-code image encryption",
         "A sparse autoencoder encodes a grey 64x64 LFW face to a code of 16 maps of 8x8 entries of which it keeps k nonzero (the "
-        "code keeps where in the face each entry acts); it is trained on pixels, then with an identity term through the frozen "
+        "code keeps where in the face each entry acts); a linear path per 8x8 cell starts it from the training faces' PCA; it is trained on pixels, then with an identity term through the frozen "
         "FaceNet, which is therefore white-box here and never one of the judges. The owner publishes "
         f"{attack['codes_per_face']} codes, the true one at a secret index among decoys (the true code's values shuffled onto random "
         "positions). Scheme 'index' (the reference's): the index is the key. Scheme 'keyed': the key also holds a secret seed, fresh "
-        "per face, whose permutation of the code's entries is applied to every published code. The adversaries know the scheme and "
+        "per face, whose permutation of the code's entries and sign flips are applied to every published code. The adversaries know the scheme and "
         "the decoder, never the key: the guesser decodes a random code of the set; the partial-code adversary (the reference's) holds "
         "half of the true published code and fills the rest at random; the learning adversary trains its own decoder on public faces "
         "it shares itself and decodes the true published code (as if it had guessed the index); the averaging adversary decodes all "
-        "codes and averages them; the invariant reader regresses the face from what the permutation leaves (the codes' magnitudes "
+        "codes and averages them; the invariant reader regresses the face from what the scrambling leaves (the codes' magnitudes "
         "sorted, their sign counts), fitted on public faces it shares itself. JPEG and WebP rows: the original at the byte size of "
         f"one share ({integer(attack['share_bytes']['one share'])} B, {attack['codes_per_face']} codes) and of the key-holder's one "
         f"code ({integer(attack['share_bytes']['one code'])} B), each code stored as positions and float16 values. Data: LFW funneled grey (CelebA, the reference's data, is not available offline), identity-disjoint "

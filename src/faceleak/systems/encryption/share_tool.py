@@ -6,15 +6,16 @@ shares to SHARES and the key to ``SHARES.key`` (or ``--key``). ``faceleak-share 
 writes the face back. Both refuse to write over their input or over an existing file (``--force`` replaces
 an existing output; never an input), and answer bad input in one line with a non-zero exit.
 
-Shares file (``.npz``, read without pickles): ``format`` ("faceleak-shares/2"), ``code_size`` (entries per
+Shares file (``.npz``, read without pickles): ``format`` ("faceleak-shares/3"), ``code_size`` (entries per
 code), ``positions`` (n, m) uint16 and ``values`` (n, m) float16: each published code's m nonzero entries (the
-true code among n - 1 decoys, every code's entries permuted by the key's seed; 8 codes of 128 nonzeros take
+true code among n - 1 decoys, every code's entries sign-flipped and permuted by the key's seed; 8 codes of 128 nonzeros take
 4,096 bytes), ``model`` (sha256 of the autoencoder's weights file), ``checksum`` (sha256 of format, model,
 code size, positions and values: a truncated or edited file is refused) and ``tag`` (HMAC-SHA256 of the same
 under the key's secret: a key that does not belong to the shares is refused, never decoded into a wrong face).
-Files of the first format ("faceleak-shares/1": ``codes`` (n, code_size) float32, dense) still unlock.
+Files of the earlier formats still unlock: "faceleak-shares/2" (as /3, the entries permuted but no signs
+flipped) and "faceleak-shares/1" (``codes`` (n, code_size) float32, dense; permuted only).
 Key file (JSON): ``format`` ("faceleak-share-key/1"), ``index`` (the true code's position), ``seed`` (the
-permutation's 63-bit seed) and ``secret`` (32 random bytes, hex).
+scrambling's 63-bit seed) and ``secret`` (32 random bytes, hex).
 """
 
 from __future__ import annotations
@@ -44,9 +45,11 @@ from faceleak.systems.encryption.params import load_encryption_params
 from faceleak.systems.encryption.steps import encode, model_faces, pixels
 
 PROGRAM = "faceleak-share"
-SHARES_FORMAT, DENSE_SHARES_FORMAT, KEY_FORMAT = "faceleak-shares/2", "faceleak-shares/1", "faceleak-share-key/1"
+SHARES_FORMAT, KEY_FORMAT = "faceleak-shares/3", "faceleak-share-key/1"
+PERMUTED_SHARES_FORMAT, DENSE_SHARES_FORMAT = "faceleak-shares/2", "faceleak-shares/1"  # before the keyed scheme flipped signs
 MODEL = Path("models/encryption/autoencoder.pt")
-STORED = {SHARES_FORMAT: ("code_size", "positions", "values"), DENSE_SHARES_FORMAT: ("codes",)}  # what each format's codes are stored as
+COMPACT = ("code_size", "positions", "values")
+STORED = {SHARES_FORMAT: COMPACT, PERMUTED_SHARES_FORMAT: COMPACT, DENSE_SHARES_FORMAT: ("codes",)}  # what each format's codes are stored as
 
 
 class SharesError(FaceleakError, ValueError):
@@ -85,7 +88,7 @@ def compact(codes: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def dense(fields: dict[str, np.ndarray]) -> np.ndarray:
-    """The codes (n, code_size) float32 of a shares file's fields, either format."""
+    """The codes (n, code_size) float32 of a shares file's fields, any format."""
     if str(fields["format"]) == DENSE_SHARES_FORMAT:
         return np.asarray(fields["codes"], "<f4")
     positions, values = fields["positions"].astype(np.int64), fields["values"]
@@ -96,7 +99,7 @@ def dense(fields: dict[str, np.ndarray]) -> np.ndarray:
     return codes
 
 
-def _payload(fields: dict[str, np.ndarray]) -> bytes:
+def covered_bytes(fields: dict[str, np.ndarray]) -> bytes:
     """What the checksum and the tag cover: the format, the model and the codes as stored."""
     return str(fields["format"]).encode() + bytes.fromhex(str(fields["model"])) + b"".join(np.ascontiguousarray(fields[name]).tobytes() for name in STORED[str(fields["format"])])
 
@@ -108,14 +111,14 @@ def file_sha256(path: Path) -> str:
 def write_shares(path: Path, codes: np.ndarray, model: str, key: ShareKey) -> None:
     """The published shares in the compact format, atomically."""
     fields = {"format": np.str_(SHARES_FORMAT), "model": np.str_(model), **compact(codes)}
-    payload = _payload(fields)
+    payload = covered_bytes(fields)
     with atomic_output(path) as temporary, open(temporary, "wb") as handle:
         np.savez(handle, **fields, checksum=hashlib.sha256(payload).hexdigest(), tag=hmac.new(key.secret, payload, hashlib.sha256).hexdigest())
 
 
-def read_shares(path: Path) -> tuple[np.ndarray, str, bytes, str]:
-    """The codes (n, code_size), the model's sha256, the bytes the tag covers and the tag of a shares file
-    (either format) whose checksum holds."""
+def read_shares(path: Path) -> tuple[np.ndarray, str, bytes, str, str]:
+    """The codes (n, code_size), the model's sha256, the bytes the tag covers, the tag and the format of a
+    shares file (any format) whose checksum holds."""
     unreadable = f"{path} is not a readable {PROGRAM} shares file (truncated, damaged or another file)"
     try:
         with np.load(path, allow_pickle=False) as stored:
@@ -127,13 +130,13 @@ def read_shares(path: Path) -> tuple[np.ndarray, str, bytes, str]:
     if str(fields.get("format")) not in STORED:
         raise SharesError(f"{path} has format {str(fields.get('format'))!r}, not {SHARES_FORMAT!r}")
     try:
-        payload = _payload(fields)
+        payload = covered_bytes(fields)
     except (KeyError, ValueError) as error:
         raise SharesError(f"{unreadable}: {error}") from error
     if hashlib.sha256(payload).hexdigest() != str(fields.get("checksum")):
         raise SharesError(f"{path} was changed after it was written (its checksum does not match); ask for the shares again")
     try:
-        return dense(fields), str(fields["model"]), payload, str(fields["tag"])
+        return dense(fields), str(fields["model"]), payload, str(fields["tag"]), str(fields["format"])
     except (KeyError, ValueError) as error:
         raise SharesError(f"{unreadable}: {error}") from error
 
@@ -166,13 +169,13 @@ def lock(photo: Path, shares_path: Path, key_path: Path, params_path: Path, mode
 
 def unlock_face(shares_path: Path, key_path: Path, model_path: Path) -> np.ndarray:
     """The key-holder's face (S, S) uint8 from the shares and the key (refused if the key does not belong)."""
-    codes, model_sha, payload, tag = read_shares(shares_path)
+    codes, model_sha, payload, tag, stored_format = read_shares(shares_path)
     key = ShareKey.read(key_path)
     if not hmac.compare_digest(hmac.new(key.secret, payload, hashlib.sha256).hexdigest(), tag):
         raise WrongKeyError(f"the key {key_path} does not belong to the shares {shares_path}; use the key written with them")
     if model_sha != file_sha256(model_path):
         raise SharesError(f"{shares_path} was made with another autoencoder (sha256 {model_sha[:12]}...) than {model_path}; unlock with the model that locked it")
-    shared = SharedCodes(codes[None], np.array([key.index]), np.array([key.seed], np.int64), "keyed")
+    shared = SharedCodes(codes[None], np.array([key.index]), np.array([key.seed], np.int64), "keyed", flipped=stored_format == SHARES_FORMAT)
     return pixels(decode(load_sparse_autoencoder(model_path), unlock(shared)))[0, ..., 0]
 
 
