@@ -55,7 +55,8 @@ class SparseAutoencoderConfig:
 
     @property
     def code_side(self) -> int:
-        return self.image_size >> (len(self.widths) - 1)
+        """The code maps' side: one position per cell."""
+        return self.image_size // self.cell
 
     @property
     def code_size(self) -> int:
